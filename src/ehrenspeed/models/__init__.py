@@ -1,0 +1,41 @@
+"""Diabatic models: built-in families, user callbacks, and the name registry.
+
+Every model follows the contract of :class:`ehrenspeed.models.base.Model`:
+``n_states``, ``n_dof``, ``mass`` (D,), and batched ``potential(q)`` (N, S, S),
+``gradient(q)`` (N, D, S, S), ``hessian(q)`` (N, D, D, S, S).
+
+A new model family is one new module plus one line in :data:`REGISTRY`.
+"""
+
+from __future__ import annotations
+
+from ..errors import InputError
+from .base import Model
+from .vibronic import Pyrazine3, PyrazineSchneiderDomcke, VibronicCoupling
+
+#: name (as in config files) -> model class. Classes listed here build with
+#: no arguments, from their documented defaults.
+REGISTRY: dict[str, type[Model]] = {
+    "pyrazine3": Pyrazine3,
+    "pyrazine_sd": PyrazineSchneiderDomcke,
+}
+
+
+def get(name: str, **parameters) -> Model:
+    """Build a built-in model by name, e.g. ``get("pyrazine3", lam=0.2)``.
+
+    Raises
+    ------
+    InputError
+        For an unknown name or parameters the model does not take.
+    """
+    key = str(name).lower()
+    if key not in REGISTRY:
+        raise InputError(f"unknown model {name!r}; known models: {', '.join(sorted(REGISTRY))}")
+    try:
+        return REGISTRY[key](**parameters)
+    except TypeError as exc:
+        raise InputError(f"model {name!r}: {exc}") from None
+
+
+__all__ = ["Model", "REGISTRY", "get", "Pyrazine3", "PyrazineSchneiderDomcke", "VibronicCoupling"]

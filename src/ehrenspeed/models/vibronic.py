@@ -1,0 +1,204 @@
+"""Linear and quadratic vibronic coupling (LVC/QVC) models, and pyrazine.
+
+In dimensionless (frequency-weighted) normal coordinates q_a the diabatic
+matrix is a polynomial of degree two,
+
+    V_kl(q) = delta_kl (E_k + sum_a w_a q_a^2 / 2)
+              + sum_a L_kla q_a + sum_ab Q_klab q_a q_b,
+
+with L_kka = kappa_ka (intrastate, tuning) and L_kla = lambda_kla for k != l
+(interstate, coupling), Q holding the quadratic terms gamma (Koppel,
+Domcke, Cederbaum, Adv. Chem. Phys. 57, 59 (1984)). The kinetic energy is
+sum_a w_a p_a^2 / 2, so the mass of coordinate a is 1 / w_a (w in hartree).
+Because V is at most quadratic, SPEED is exact for these models (SPEC
+section 3), which the tests check to round-off.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import InputError
+from ..sampling import Wavepacket
+from ..units import EV
+from .base import Model
+
+_UNIT_FACTORS = {"hartree": 1.0, "ev": EV}
+
+
+class VibronicCoupling(Model):
+    """Generic linear/quadratic vibronic coupling model from arrays.
+
+    Parameters
+    ----------
+    omega : array_like, shape (D,)
+        Harmonic frequencies w_a of the reference (ground) state, in ``unit``.
+    energies : array_like, shape (S,)
+        Vertical energies E_k at q = 0, in ``unit``.
+    kappa : array_like, shape (S, D)
+        Linear intrastate couplings (gradients of the diagonal), in ``unit``.
+    lam : array_like, shape (S, S, D)
+        Linear interstate couplings; symmetric in the two state indices.
+        Its diagonal, if nonzero, is added to ``kappa``.
+    gamma : array_like, shape (S, D, D), optional
+        Quadratic intrastate terms: V_kk += sum_ab gamma_kab q_a q_b.
+    mu : array_like, shape (S, S, D, D), optional
+        Quadratic interstate terms: V_kl += sum_ab mu_klab q_a q_b (k != l).
+    unit : {"hartree", "eV"}
+        Energy unit of all arrays; converted to hartree once, here.
+    name : str
+        Name reported in results.
+
+    Notes
+    -----
+    Coordinates are dimensionless normal coordinates; masses are 1/w_a.
+    """
+
+    max_degree = 2
+
+    def __init__(self, omega, energies, kappa, lam, gamma=None, mu=None, unit="hartree",
+                 name="vibronic"):
+        self._record_parameters(locals())
+        factor = _UNIT_FACTORS.get(str(unit).lower())
+        if factor is None:
+            raise InputError(f"unknown energy unit {unit!r}; use 'hartree' or 'eV'")
+        omega = np.atleast_1d(np.asarray(omega, dtype=float)) * factor
+        energies = np.atleast_1d(np.asarray(energies, dtype=float)) * factor
+        d, s = omega.size, energies.size
+        kappa = np.asarray(kappa, dtype=float).reshape(s, d) * factor
+        lam = np.asarray(lam, dtype=float).reshape(s, s, d) * factor
+        if not np.allclose(lam, lam.transpose(1, 0, 2)):
+            raise InputError("lam must be symmetric in its two state indices")
+        if np.any(omega <= 0):
+            raise InputError(f"frequencies must be positive, got {omega / factor}")
+        linear = lam.copy()
+        linear[np.arange(s), np.arange(s)] += kappa
+        quad = np.zeros((s, s, d, d))
+        quad[np.arange(s), np.arange(s)] += 0.5 * np.diag(omega)
+        if gamma is not None:
+            quad[np.arange(s), np.arange(s)] += np.asarray(gamma, dtype=float).reshape(s, d, d) * factor
+        if mu is not None:
+            mu = np.asarray(mu, dtype=float).reshape(s, s, d, d) * factor
+            if not np.allclose(mu, mu.transpose(1, 0, 2, 3)):
+                raise InputError("mu must be symmetric in its two state indices")
+            off = ~np.eye(s, dtype=bool)
+            quad[off] += mu[off]
+        self.name = name
+        self.n_states, self.n_dof = s, d
+        self.omega = omega
+        self.mass = 1.0 / omega
+        self.energies = energies
+        # V(q) = E + sum_a L_a q_a + sum_ab Q_ab q_a q_b, stored coordinate-first
+        self._constant = np.diag(energies)
+        self._linear = np.moveaxis(linear, 2, 0)                    # (D, S, S)
+        self._quadratic = np.moveaxis(quad, (2, 3), (0, 1))         # (D, D, S, S)
+        self._hess = self._quadratic + np.swapaxes(self._quadratic, 0, 1)
+
+    def potential(self, q):
+        q = np.asarray(q, dtype=float)
+        return (self._constant
+                + np.einsum("na,akl->nkl", q, self._linear)
+                + np.einsum("na,nb,abkl->nkl", q, q, self._quadratic, optimize=True))
+
+    def gradient(self, q):
+        q = np.asarray(q, dtype=float)
+        return self._linear[None] + np.einsum("nb,abkl->nakl", q, self._hess)
+
+    def hessian(self, q):
+        q = np.asarray(q, dtype=float)
+        return np.broadcast_to(self._hess, (q.shape[0],) + self._hess.shape).copy()
+
+    def ground_state_wavepacket(self, state=0) -> Wavepacket:
+        """Vibrational ground state of the reference oscillator (q = p = 0, A = 1)."""
+        zeros = np.zeros(self.n_dof)
+        return Wavepacket(zeros, zeros, np.ones(self.n_dof), state)
+
+
+class Pyrazine3(VibronicCoupling):
+    """Pyrazine S0/S1/S2 in three modes (nu6a, nu1, nu10a), linear vibronic coupling.
+
+    V = sum_k (w_k/2) q_k^2 1 + W(q), in eV, with
+
+        W_11 = E1 + kappa1_6a q6a + kappa1_1 q1 + gamma1 q10a^2
+        W_22 = E2 + kappa2_6a q6a + kappa2_1 q1 + gamma2 q10a^2
+        W_12 = lam q10a,  W_00 = W_01 = W_02 = 0.
+
+    Coordinates (q6a, q1, q10a) are dimensionless normal coordinates
+    (mass 1/w). States are (S0, S1, S2); the default initial state is the
+    S0 vibrational ground state placed on S2.
+
+    Parameters
+    ----------
+    omega : (3,) eV
+        [lit] 0.0740, 0.1273, 0.09357 (nu6a, nu1, nu10a).
+    kappa1, kappa2 : (2,) eV
+        Tuning constants on (nu6a, nu1) in S1 and S2: [lit] (-0.0964, 0.0470)
+        and (0.1194, 0.2012).
+    lam : float, eV
+        S1-S2 coupling on nu10a, [lit] 0.1825.
+    e1 : float, eV
+        [default] 3.94; only the gap matters (S0 is uncoupled).
+    gap : float, eV
+        E2 - E1, [lit] 0.9233.
+    gamma1, gamma2 : float, eV
+        [default] 0 (the published quadratic nu10a terms are not public; a
+        common alternative is -0.018).
+
+    References
+    ----------
+    C. Woywod, W. Domcke, A. L. Sobolewski, H.-J. Werner, J. Chem. Phys. 100,
+    1400 (1994); G. Stock, C. Woywod, W. Domcke, T. Swinney, B. S. Hudson,
+    J. Chem. Phys. 103, 6851 (1995).
+    """
+
+    def __init__(self, omega=(0.0740, 0.1273, 0.09357), kappa1=(-0.0964, 0.0470),
+                 kappa2=(0.1194, 0.2012), lam=0.1825, e1=3.94, gap=0.9233,
+                 gamma1=0.0, gamma2=0.0):
+        self._record_parameters(locals())
+        kappa = np.zeros((3, 3))
+        kappa[1, :2] = kappa1
+        kappa[2, :2] = kappa2
+        lam_arr = np.zeros((3, 3, 3))
+        lam_arr[1, 2, 2] = lam_arr[2, 1, 2] = lam
+        gamma = np.zeros((3, 3, 3))
+        gamma[1, 2, 2], gamma[2, 2, 2] = gamma1, gamma2
+        super().__init__(omega, [0.0, e1, e1 + gap], kappa, lam_arr, gamma=gamma, unit="eV",
+                         name="pyrazine3")
+
+    def initial_wavepacket(self) -> Wavepacket:
+        """S0 vibrational ground state, vertically excited to S2."""
+        return self.ground_state_wavepacket(state=2)
+
+
+class PyrazineSchneiderDomcke(VibronicCoupling):
+    """The classic 2-state (S1, S2) x 3-mode pyrazine model, in eV.
+
+    V_kk = E_k + sum_a w_a q_a^2 / 2 + sum_a kappa_ka q_a,  V_12 = lam q10a.
+    Coordinates (q6a, q1, q10a), dimensionless (mass 1/w).
+
+    Parameters (all [lit], R. Schneider and W. Domcke, Chem. Phys. Lett. 150,
+    235 (1988))
+    ----------
+    omega : (3,) eV
+        0.074, 0.126, 0.118 (nu6a, nu1, nu10a).
+    kappa1, kappa2 : (2,) eV
+        On (nu6a, nu1): S1 (-0.105, 0.037), S2 (0.149, -0.254).
+    lam : float, eV
+        0.262 on nu10a.
+    e1, e2 : float, eV
+        3.94, 4.84.
+    """
+
+    def __init__(self, omega=(0.074, 0.126, 0.118), kappa1=(-0.105, 0.037),
+                 kappa2=(0.149, -0.254), lam=0.262, e1=3.94, e2=4.84):
+        self._record_parameters(locals())
+        kappa = np.zeros((2, 3))
+        kappa[0, :2] = kappa1
+        kappa[1, :2] = kappa2
+        lam_arr = np.zeros((2, 2, 3))
+        lam_arr[0, 1, 2] = lam_arr[1, 0, 2] = lam
+        super().__init__(omega, [e1, e2], kappa, lam_arr, unit="eV", name="pyrazine_sd")
+
+    def initial_wavepacket(self) -> Wavepacket:
+        """Ground vibrational state placed on S2."""
+        return self.ground_state_wavepacket(state=1)

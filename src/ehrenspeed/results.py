@@ -1,0 +1,161 @@
+"""The result of a run: an :class:`xarray.Dataset`, its file format, reader and writer.
+
+Every method (Ehrenfest, SPEED, exact) returns the same layout, so results
+overlay directly:
+
+========================  ===============  ==================================
+name                      dims             meaning
+========================  ===============  ==================================
+coordinate ``time``       (time,)          a.u. of time
+``population``            (time, state)    diabatic populations
+``adiabatic_population``  (time, state)    adiabatic populations
+``position``              (time, dof)      <q>
+``momentum``              (time, dof)      <p>
+``potential_energy``      (time,)          <V>, hartree
+``total_energy``          (time,)          <T + V>, hartree
+``norm``                  (time,)          electronic (or grid) norm
+========================  ===============  ==================================
+
+Attributes: ``method``, ``model``, ``n_traj``, ``dt``, ``seed``,
+``potential_evaluations``, ``wall_time_s``, ``max_energy_drift``,
+``ehrenspeed_version``, ``config`` (JSON). Files are netCDF-4 written by
+h5netcdf; complex per-trajectory coefficients are stored as two real
+variables. Writing goes to a temporary file in the target directory that is
+renamed into place, so an interrupted write never leaves a partial file
+under the requested name.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from .errors import InputError
+
+#: Variables every result has, with their dimensions.
+STANDARD_VARIABLES = {
+    "population": ("time", "state"),
+    "adiabatic_population": ("time", "state"),
+    "position": ("time", "dof"),
+    "momentum": ("time", "dof"),
+    "potential_energy": ("time",),
+    "total_energy": ("time",),
+    "norm": ("time",),
+}
+
+_UNITS = {
+    "time": "atomic units of time",
+    "population": "1",
+    "adiabatic_population": "1",
+    "potential_energy": "hartree",
+    "total_energy": "hartree",
+    "norm": "1",
+    "momentum": "atomic units",
+}
+
+
+def make_dataset(time: np.ndarray, data: dict[str, tuple[tuple[str, ...], np.ndarray]],
+                 attrs: dict[str, Any], coords: dict[str, Any] | None = None) -> xr.Dataset:
+    """Assemble a result dataset.
+
+    Parameters
+    ----------
+    time : ndarray, shape (T,)
+        Output times, a.u.
+    data : dict
+        name -> (dims, values). Complex values are split into ``name_real``
+        and ``name_imag`` so every backend can store them.
+    attrs : dict
+        Attributes; dicts and lists are stored as JSON strings, None as "".
+    coords : dict, optional
+        Extra coordinates (e.g. a grid axis for reduced densities).
+    """
+    variables = {}
+    for name, (dims, values) in data.items():
+        values = np.asarray(values)
+        if np.iscomplexobj(values):
+            variables[f"{name}_real"] = (dims, values.real)
+            variables[f"{name}_imag"] = (dims, values.imag)
+        else:
+            variables[name] = (dims, values)
+    all_coords = {"time": np.asarray(time, dtype=float)}
+    if coords:
+        all_coords.update(coords)
+    ds = xr.Dataset(variables, coords=all_coords)
+    for name, unit in _UNITS.items():
+        if name in ds.variables:
+            ds[name].attrs["units"] = unit
+    ds.attrs.update({k: _attr_value(v) for k, v in attrs.items()})
+    return ds
+
+
+def _attr_value(value: Any) -> Any:
+    """netCDF attributes hold numbers and strings: encode the rest as JSON."""
+    if value is None:
+        return ""
+    if isinstance(value, (bool, np.bool_)):
+        return int(value)
+    if isinstance(value, (dict, list, tuple)):
+        return json.dumps(value)
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def save(ds: xr.Dataset, path: str | os.PathLike) -> Path:
+    """Write ``ds`` to ``path`` atomically (temporary file + rename).
+
+    Raises
+    ------
+    InputError
+        When the directory does not exist or is not writable; nothing is
+        created under ``path`` in that case.
+    """
+    path = Path(path)
+    directory = path.parent if str(path.parent) else Path(".")
+    if not directory.is_dir():
+        raise InputError(f"output directory {str(directory)!r} does not exist")
+    if not os.access(directory, os.W_OK):
+        raise InputError(f"output directory {str(directory)!r} is not writable")
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
+    os.close(fd)
+    try:
+        ds.to_netcdf(tmp, engine="h5netcdf")
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def load(path: str | os.PathLike) -> xr.Dataset:
+    """Read a result file written by :func:`save` (fully into memory).
+
+    Complex variables split on writing (``name_real``/``name_imag``) are
+    joined back.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"result file {str(path)!r} does not exist")
+    try:
+        with xr.open_dataset(path, engine="h5netcdf") as ds:
+            ds = ds.load()
+    except (OSError, ValueError) as exc:
+        raise InputError(f"cannot read result file {str(path)!r}: {exc}") from None
+    for name in [v[:-5] for v in ds.data_vars if v.endswith("_real")]:
+        if f"{name}_imag" in ds:
+            ds[name] = ds[f"{name}_real"] + 1j * ds[f"{name}_imag"]
+            ds = ds.drop_vars([f"{name}_real", f"{name}_imag"])
+    return ds
+
+
+def config_of(ds: xr.Dataset) -> dict[str, Any]:
+    """The run configuration stored in a result's ``config`` attribute."""
+    raw = ds.attrs.get("config", "")
+    return json.loads(raw) if raw else {}
