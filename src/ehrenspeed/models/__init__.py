@@ -11,6 +11,12 @@ from __future__ import annotations
 
 from ..errors import InputError
 from .base import Model
+from .chemisorption import Chemisorption, ChemisorptionReversing
+from .crossings import JahnTeller, LinearCrossing, landau_zener_probability
+from .furan import FuranDimer, collision_momentum
+from .retinal import Retinal
+from .tully import TullyDual, TullyExtended, TullySimple
+from .user import FunctionModel, from_function, validate_model
 from .vibronic import Pyrazine3, PyrazineSchneiderDomcke, VibronicCoupling
 
 #: name (as in config files) -> model class. Classes listed here build with
@@ -18,6 +24,15 @@ from .vibronic import Pyrazine3, PyrazineSchneiderDomcke, VibronicCoupling
 REGISTRY: dict[str, type[Model]] = {
     "pyrazine3": Pyrazine3,
     "pyrazine_sd": PyrazineSchneiderDomcke,
+    "tully_simple": TullySimple,
+    "tully_dual": TullyDual,
+    "tully_extended": TullyExtended,
+    "linear_crossing": LinearCrossing,
+    "jahn_teller": JahnTeller,
+    "chemisorption": Chemisorption,
+    "chemisorption_reversing": ChemisorptionReversing,
+    "furan_dimer": FuranDimer,
+    "retinal": Retinal,
 }
 
 
@@ -38,4 +53,9 @@ def get(name: str, **parameters) -> Model:
         raise InputError(f"model {name!r}: {exc}") from None
 
 
-__all__ = ["Model", "REGISTRY", "get", "Pyrazine3", "PyrazineSchneiderDomcke", "VibronicCoupling"]
+__all__ = [
+    "Model", "REGISTRY", "get", "Pyrazine3", "PyrazineSchneiderDomcke", "VibronicCoupling",
+    "TullySimple", "TullyDual", "TullyExtended", "LinearCrossing", "JahnTeller",
+    "landau_zener_probability", "Chemisorption", "ChemisorptionReversing", "FuranDimer",
+    "collision_momentum", "Retinal", "FunctionModel", "from_function", "validate_model",
+]

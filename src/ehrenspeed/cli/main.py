@@ -1,0 +1,80 @@
+"""The ``ehrenspeed`` command: a click group that imports each subcommand lazily.
+
+Every subcommand lives in its own module (``ehrenspeed.cli.<name>``) and
+exposes a click command called ``command``. Errors the package raises on
+purpose (:class:`ehrenspeed.errors.EhrenspeedError`) end the program with a
+one-line message and exit status 2; ``--traceback`` shows the full trace.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+import click
+
+#: subcommand name -> module under ehrenspeed.cli
+SUBCOMMANDS = {
+    "run": "run",
+    "models": "models",
+    "plot": "plot",
+    "reproduce": "reproduce",
+}
+
+
+class LazyGroup(click.Group):
+    """Load a subcommand's module only when it is used (fast start-up)."""
+
+    def list_commands(self, ctx):
+        return sorted(SUBCOMMANDS)
+
+    def get_command(self, ctx, name):
+        if name not in SUBCOMMANDS:
+            return None
+        module = importlib.import_module(f"ehrenspeed.cli.{SUBCOMMANDS[name]}")
+        return module.command
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--traceback", is_flag=True, help="Show the full traceback on errors.")
+@click.version_option(package_name="ehrenspeed")
+@click.pass_context
+def cli(ctx, traceback):
+    """Ehrenfest, SPEED and exact quantum dynamics on diabatic models."""
+    ctx.ensure_object(dict)
+    ctx.obj["traceback"] = traceback
+
+
+def main(argv=None) -> int:
+    """Entry point of the console script; returns the exit status."""
+    from ..errors import EhrenspeedError
+
+    args = list(sys.argv[1:] if argv is None else argv)
+    show_traceback = "--traceback" in args
+    try:
+        cli.main(args=args, prog_name="ehrenspeed", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        return 130
+    except click.ClickException as exc:
+        exc.show()
+        return 2
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    except EhrenspeedError as exc:
+        if show_traceback:
+            raise
+        click.echo(f"error: {_one_line(exc)}", err=True)
+        return 2
+    except KeyboardInterrupt:
+        click.echo("interrupted", err=True)
+        return 130
+    return 0
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split()) or type(exc).__name__
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,251 @@
+"""Potential sources: where each trajectory's diabatic matrix comes from.
+
+This is the only place Ehrenfest and SPEED differ (DESIGN.md):
+
+* :class:`Ehrenfest` asks the model for V and dV/dq at every trajectory's
+  own position: N evaluations per potential substep.
+* :class:`SPEED` asks the model once, at the ensemble mean qbar, for V, G =
+  dV/dq and H = d2V/dq2, and gives every trajectory the shared quadratic
+  Taylor surface (SPEC section 3)
+
+      V_eff(q) = V(qbar) + sum_a G_a d_a + 1/2 sum_ab H_ab d_a d_b,   d = q - qbar,
+      dV_eff/dq_a (q) = G_a + sum_b H_ab d_b.
+
+A method object (``Ehrenfest()``, ``SPEED(...)``) is an immutable
+description; :meth:`make_source` builds the per-run source that holds the
+run's Hessian cache (SPEED) and talks to the (counted) model.
+
+A source's two calls:
+
+``evaluate(q_all)``
+    Once per potential substep with the whole ensemble's positions; returns a
+    context (SPEED: the Taylor data at qbar; Ehrenfest: nothing).
+``matrices(context, q, need_gradient)``
+    V (n, S, S) and dV/dq (n, D, S, S) for a chunk of n trajectories.
+
+Reference: Kang, Ren, ... "Single potential evaluation Ehrenfest dynamics"
+(the SPEED paper), and SPEC sections 2-3.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .errors import InputError
+
+
+@dataclass(frozen=True)
+class Ehrenfest:
+    """Multi-trajectory Ehrenfest dynamics: each trajectory's own V(q_j)."""
+
+    name: str = field(default="ehrenfest", init=False)
+
+    def make_source(self, model) -> "PerTrajectorySource":
+        return PerTrajectorySource(model)
+
+    def describe(self) -> dict[str, Any]:
+        return {"name": self.name}
+
+
+@dataclass(frozen=True)
+class SPEED:
+    """Single potential evaluation Ehrenfest dynamics (shared Taylor surface).
+
+    Parameters
+    ----------
+    hessian_every : int
+        Recompute H every this many potential substeps (1 = the definition).
+        V and G are evaluated at qbar every substep regardless.
+    reference_hessian : bool
+        Compute H once, at ``reference_geometry`` (default: the initial qbar),
+        and keep it for the whole run.
+    reference_geometry : array_like, shape (D,), optional
+        Where the reference Hessian is taken.
+    adaptive_tol : float, optional
+        Adaptive refresh: after each substep's gradient evaluation, compare G
+        with the quadratic model's prediction G_prev + H (qbar - qbar_prev);
+        recompute H when max |G - G_pred| exceeds this (hartree / coordinate).
+
+    Only one policy may be chosen.
+    """
+
+    hessian_every: int = 1
+    reference_hessian: bool = False
+    reference_geometry: Any = None
+    adaptive_tol: float | None = None
+    name: str = field(default="speed", init=False)
+
+    def __post_init__(self):
+        he = self.hessian_every
+        if isinstance(he, bool) or int(he) != he or he < 1:
+            raise InputError(f"hessian_every must be a positive integer, got {he!r}")
+        chosen = (he != 1) + bool(self.reference_hessian) + (self.adaptive_tol is not None)
+        if chosen > 1:
+            raise InputError("choose one Hessian policy: hessian_every, reference_hessian or adaptive_tol")
+        if self.adaptive_tol is not None and not (self.adaptive_tol > 0):
+            raise InputError(f"adaptive_tol must be positive, got {self.adaptive_tol}")
+        if self.reference_geometry is not None and not self.reference_hessian:
+            raise InputError("reference_geometry is only used with reference_hessian=True")
+
+    @property
+    def policy(self) -> str:
+        if self.reference_hessian:
+            return "reference"
+        if self.adaptive_tol is not None:
+            return "adaptive"
+        return "every_step" if self.hessian_every == 1 else f"every_{self.hessian_every}"
+
+    def make_source(self, model) -> "TaylorSource":
+        return TaylorSource(model, self)
+
+    def describe(self) -> dict[str, Any]:
+        ref = self.reference_geometry
+        return {"name": self.name, "hessian_every": int(self.hessian_every),
+                "reference_hessian": bool(self.reference_hessian),
+                "reference_geometry": None if ref is None else np.asarray(ref, float).tolist(),
+                "adaptive_tol": self.adaptive_tol}
+
+
+#: method name -> class, so ``method="speed"`` and ``method=SPEED()`` both work.
+METHODS = {"ehrenfest": Ehrenfest, "speed": SPEED}
+
+
+def as_method(method) -> Ehrenfest | SPEED:
+    """Resolve a method name or object."""
+    if isinstance(method, (Ehrenfest, SPEED)):
+        return method
+    if isinstance(method, str) and method.lower() in METHODS:
+        return METHODS[method.lower()]()
+    raise InputError(f"unknown method {method!r}; use one of {', '.join(METHODS)} or a method object")
+
+
+class PerTrajectorySource:
+    """Ehrenfest: the model at each trajectory's position."""
+
+    def __init__(self, model):
+        self.model = model
+
+    def evaluate(self, q_all: np.ndarray, for_observables: bool = False) -> None:
+        return None
+
+    def matrices(self, context, q: np.ndarray, need_gradient: bool = True):
+        v = self.model.potential(q)
+        return v, (self.model.gradient(q) if need_gradient else None)
+
+    def statistics(self) -> dict[str, Any]:
+        return {}
+
+    def get_state(self) -> dict[str, Any]:
+        return {}
+
+    def set_state(self, state: dict[str, Any]) -> None:
+        pass
+
+
+@dataclass
+class TaylorData:
+    """V, G, H at the expansion point qbar (shapes (S,S), (D,S,S), (D,D,S,S))."""
+
+    qbar: np.ndarray
+    v: np.ndarray
+    g: np.ndarray
+    h: np.ndarray
+
+
+class TaylorSource:
+    """SPEED: one evaluation at the ensemble mean, a shared quadratic surface.
+
+    Holds the run's Hessian cache and the policy's counters; they are part
+    of a checkpoint (:meth:`get_state`).
+    """
+
+    def __init__(self, model, method: SPEED):
+        self.model = model
+        self.method = method
+        self.hessian: np.ndarray | None = None
+        self.hessian_point: np.ndarray | None = None
+        self.last: TaylorData | None = None
+        self.n_evaluations = 0
+        self.n_hessians = 0
+        self.max_gradient_error = 0.0
+
+    def _needs_hessian(self, qbar: np.ndarray, g: np.ndarray) -> bool:
+        m = self.method
+        if self.hessian is None:
+            return True
+        if m.reference_hessian:
+            return False
+        if m.adaptive_tol is not None:
+            # the quadratic model predicts the gradient at the new mean
+            predicted = self.last.g + np.einsum("b,abkl->akl", qbar - self.last.qbar, self.hessian)
+            error = float(np.max(np.abs(g - predicted)))
+            self.max_gradient_error = max(self.max_gradient_error, error)
+            return error > m.adaptive_tol
+        return self.n_evaluations % m.hessian_every == 0
+
+    def evaluate(self, q_all: np.ndarray, for_observables: bool = False) -> TaylorData:
+        """V, G (and H as the policy says) at the mean of ``q_all`` (N, D).
+
+        With ``for_observables`` the Taylor surface at the current mean is
+        built from the cached Hessian (computed only if there is none yet),
+        and the policy's counters are left alone: recording observables must
+        not change the dynamics.
+        """
+        qbar = q_all.mean(axis=0)
+        point = qbar[None, :]
+        v = self.model.potential(point)[0]
+        g = self.model.gradient(point)[0]
+        if for_observables:
+            data = TaylorData(qbar, v, g, self.hessian)
+            if self.hessian is None:
+                self._compute_hessian(point)
+                data.h = self.hessian
+                self.last = data  # the adaptive policy predicts from here
+            return data
+        if self._needs_hessian(qbar, g):
+            self._compute_hessian(point)
+        self.n_evaluations += 1
+        self.last = TaylorData(qbar, v, g, self.hessian)
+        return self.last
+
+    def _compute_hessian(self, point: np.ndarray) -> None:
+        ref = self.method.reference_geometry
+        if self.method.reference_hessian and ref is not None:
+            point = np.asarray(ref, dtype=float).reshape(1, -1)
+        self.hessian = self.model.hessian(point)[0]
+        self.hessian_point = point[0]
+        self.n_hessians += 1
+
+    def matrices(self, context: TaylorData, q: np.ndarray, need_gradient: bool = True):
+        d = q - context.qbar
+        hd = np.einsum("nb,abkl->nakl", d, context.h)          # sum_b H_ab d_b
+        dv = context.g[None] + hd                               # dV_eff/dq_a at q
+        # V_eff = V + d.G + d.H.d/2 = V + d.(G + H d / 2)
+        v = context.v + np.einsum("na,nakl->nkl", d, context.g[None] + 0.5 * hd)
+        return v, (dv if need_gradient else None)
+
+    def statistics(self) -> dict[str, Any]:
+        return {"hessian_policy": self.method.policy, "hessian_evaluations_speed": self.n_hessians,
+                "taylor_expansions": self.n_evaluations,
+                "max_gradient_prediction_error": self.max_gradient_error}
+
+    def get_state(self) -> dict[str, Any]:
+        state = {"n_evaluations": self.n_evaluations, "n_hessians": self.n_hessians,
+                 "max_gradient_error": self.max_gradient_error}
+        if self.hessian is not None:
+            state.update(hessian=self.hessian, hessian_point=self.hessian_point,
+                         last_qbar=self.last.qbar, last_g=self.last.g, last_v=self.last.v)
+        return state
+
+    def set_state(self, state: dict[str, Any]) -> None:
+        self.n_evaluations = int(state["n_evaluations"])
+        self.n_hessians = int(state["n_hessians"])
+        self.max_gradient_error = float(state["max_gradient_error"])
+        if "hessian" in state:
+            self.hessian = np.asarray(state["hessian"])
+            self.hessian_point = np.asarray(state["hessian_point"])
+            self.last = TaylorData(np.asarray(state["last_qbar"]), np.asarray(state["last_v"]),
+                                   np.asarray(state["last_g"]), self.hessian)
