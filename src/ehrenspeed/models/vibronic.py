@@ -108,6 +108,96 @@ class VibronicCoupling(Model):
         q = np.asarray(q, dtype=float)
         return np.broadcast_to(self._hess, (q.shape[0],) + self._hess.shape).copy()
 
+    @classmethod
+    def from_file(cls, path) -> "VibronicCoupling":
+        """Read a model from a TOML parameter file (the numbers of an MCTDH operator file).
+
+        Layout (every term optional except ``omega`` and ``energies``)::
+
+            name = "pyrazine3"
+            unit = "eV"                            # or "hartree"
+            modes = ["v6a", "v1", "v10a"]          # optional labels; else 0-based indices
+            omega = [0.0740, 0.1273, 0.09357]
+            energies = [0.0, 3.94, 4.8633]
+            [[kappa]]                              # V_kk += value * q_mode
+            state = 1
+            mode = "v6a"
+            value = -0.0964
+            [[lambda]]                             # V_kl = V_lk += value * q_mode
+            states = [1, 2]
+            mode = "v10a"
+            value = 0.1825
+            [[gamma]]                              # V_kk += value * q_a q_b
+            state = 1
+            modes = ["v10a", "v10a"]
+            value = -0.018
+            [[mu]]                                 # V_kl = V_lk += value * q_a q_b
+            states = [1, 2]
+            modes = ["v6a", "v10a"]
+            value = 0.01
+
+        States are 0-based indices. Unknown keys are errors.
+        """
+        import tomllib
+        from pathlib import Path
+
+        path = Path(path)
+        try:
+            data = tomllib.loads(path.read_text())
+        except FileNotFoundError:
+            raise InputError(f"vibronic model file {str(path)!r} does not exist") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise InputError(f"{path}: not valid TOML: {exc}") from None
+        known = {"name", "unit", "modes", "omega", "energies", "kappa", "lambda", "gamma", "mu"}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise InputError(f"{path}: unknown key {unknown[0]!r}; known keys: {', '.join(sorted(known))}")
+        for key in ("omega", "energies"):
+            if key not in data:
+                raise InputError(f"{path}: missing key {key!r}")
+        omega = np.asarray(data["omega"], dtype=float)
+        energies = np.asarray(data["energies"], dtype=float)
+        d, s = omega.size, energies.size
+        labels = list(data.get("modes", range(d)))
+        if len(labels) != d:
+            raise InputError(f"{path}: 'modes' has {len(labels)} labels for {d} frequencies")
+
+        def mode(term, value):
+            if value in labels:
+                return labels.index(value)
+            raise InputError(f"{path}: {term}: unknown mode {value!r}")
+
+        def state(term, value):
+            if isinstance(value, int) and 0 <= value < s:
+                return value
+            raise InputError(f"{path}: {term}: state {value!r} out of range 0..{s - 1}")
+
+        kappa = np.zeros((s, d))
+        lam = np.zeros((s, s, d))
+        gamma = np.zeros((s, d, d))
+        mu = np.zeros((s, s, d, d))
+        for t in data.get("kappa", []):
+            kappa[state("kappa", t["state"]), mode("kappa", t["mode"])] += t["value"]
+        for t in data.get("lambda", []):
+            k, l = (state("lambda", x) for x in t["states"])
+            lam[k, l, mode("lambda", t["mode"])] += t["value"]
+            lam[l, k, mode("lambda", t["mode"])] = lam[k, l, mode("lambda", t["mode"])]
+        for t in data.get("gamma", []):
+            a, b = (mode("gamma", x) for x in t["modes"])
+            # symmetric split so that sum_ab gamma_ab q_a q_b adds value * q_a q_b once
+            gamma[state("gamma", t["state"]), a, b] += t["value"] / (1 if a == b else 2)
+            if a != b:
+                gamma[state("gamma", t["state"]), b, a] += t["value"] / 2
+        for t in data.get("mu", []):
+            k, l = (state("mu", x) for x in t["states"])
+            a, b = (mode("mu", x) for x in t["modes"])
+            for i, j in {(k, l), (l, k)}:
+                mu[i, j, a, b] += t["value"] / (1 if a == b else 2)
+                if a != b:
+                    mu[i, j, b, a] += t["value"] / 2
+        return cls(omega, energies, kappa, lam, gamma=gamma, mu=mu, unit=data.get("unit", "hartree"),
+                   name=data.get("name", path.stem))
+
     def ground_state_wavepacket(self, state=0) -> Wavepacket:
         """Vibrational ground state of the reference oscillator (q = p = 0, A = 1)."""
         zeros = np.zeros(self.n_dof)
