@@ -84,3 +84,12 @@ class CountingModel:
     def hessian(self, q: np.ndarray) -> np.ndarray:
         self._count("hessian", q, 2)
         return self.model.hessian(q)
+
+    def potential_and_gradient(self, q: np.ndarray):
+        """V and dV/dq together (one calculation when the model can), both counted."""
+        self._count("potential", q, 0)
+        self._count("gradient", q, 1)
+        both = getattr(self.model, "potential_and_gradient", None)
+        if both is not None:
+            return both(q)
+        return self.model.potential(q), self.model.gradient(q)

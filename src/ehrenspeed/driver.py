@@ -9,12 +9,16 @@ checkpointed; :func:`run` is the one-call interface.
 
 from __future__ import annotations
 
+import os
 import time as _time
+import warnings
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from ._version import __version__
+from .checkpoint import config_hash, load_checkpoint, save_checkpoint
 from .counting import CountingModel, scalar_cost
 from .errors import InputError, SimulationError
 from .models.base import Model
@@ -25,6 +29,10 @@ from .results import make_dataset
 from .sampling import State, Wavepacket, sample_wigner
 from .schedule import check_positive, steps_between
 from .schedule import output_times as make_output_times
+
+
+class EnergyDriftWarning(UserWarning):
+    """The ensemble's mean total energy drifted beyond the run's threshold."""
 
 
 def _check_model(model) -> None:
@@ -61,7 +69,8 @@ class TrajectoryRun:
     def __init__(self, model: Model, initial, method="ehrenfest", n_traj: int | None = None,
                  dt: float = 1.0, t_final: float = 1.0, output_every: int | None = 1,
                  output_times=None, seed=None, integrator="strang", save_trajectories: bool = False,
-                 chunk_size: int | None = None, validate: bool = True):
+                 chunk_size: int | None = None, validate: bool = True,
+                 energy_drift_warning: float | None = None):
         _check_model(model)
         self.model = model
         self.method = as_method(method)
@@ -79,8 +88,10 @@ class TrajectoryRun:
         self.save_trajectories = bool(save_trajectories)
         if validate:
             from .models.user import validate_model
-            # SPEED needs the Hessian, Ehrenfest only the gradient
-            validate_model(model, state.q[: min(state.n_traj, 4)],
+            # one geometry is enough to catch a wrong contract, and an on-the-fly
+            # model pays 2D^2 + 1 electronic-structure calls per finite-difference
+            # Hessian; SPEED needs the Hessian, Ehrenfest only the gradient
+            validate_model(model, state.q[:1],
                            derivatives=2 if self.method.name == "speed" else 1)
         self.counted = CountingModel(model)
         self.source = self.method.make_source(self.counted)
@@ -96,6 +107,13 @@ class TrajectoryRun:
         self.max_norm_error = 0.0
         self.wall_time = 0.0
         self.next_output = 0
+        # steps already taken towards the next output time (restart point)
+        self.interval_step = 0
+        self.energy_drift_warning = (None if energy_drift_warning is None
+                                     else check_positive("energy_drift_warning", energy_drift_warning))
+        self.max_mean_energy_drift = 0.0
+        self.drift_warned = False
+        self._advance_start: float | None = None
         self.record()
 
     # -- observables --------------------------------------------------------
@@ -119,6 +137,7 @@ class TrajectoryRun:
         self.max_energy_drift = max(self.max_energy_drift, float(drift.max()))
         scale = np.maximum(np.abs(self.energy0), np.finfo(float).tiny)
         self.max_relative_energy_drift = max(self.max_relative_energy_drift, float((drift / scale).max()))
+        self._check_drift()
         norms = np.sum(state.populations, axis=1)
         self.max_norm_error = max(self.max_norm_error, float(np.abs(norms - 1).max()))
         if self.save_trajectories:
@@ -132,22 +151,52 @@ class TrajectoryRun:
     def done(self) -> bool:
         return self.next_output >= len(self.times)
 
-    def advance(self, progress=None) -> None:
-        """Propagate to the next output time and record there."""
+    def advance(self, progress=None, after_step=None) -> None:
+        """Propagate to the next output time and record there.
+
+        Parameters
+        ----------
+        progress : tqdm, optional
+            Updated by one per step.
+        after_step : callable, optional
+            Called as ``after_step(self)`` after every step (checkpoints).
+        """
         target = self.times[self.next_output]
-        start = _time.perf_counter()
-        for tau in steps_between(self.state.t, target, self.dt):
-            self.state = self.integrator.step(self.state, tau, self.source, self.model,
-                                              self.inv_mass, self.chunk_size)
-            self.n_steps += 1
-            self.n_substeps += len(self.integrator.weights)
-            self._check_finite()
-            if progress is not None:
-                progress.update(1)
-        # land exactly on the output time (no accumulated round-off in t)
-        self.state = self.state.replace(t=float(target))
-        self.record()
-        self.wall_time += _time.perf_counter() - start
+        # the step list of the whole interval, from the previous output time:
+        # a run resumed mid-interval takes exactly the remaining steps
+        steps = steps_between(self.times[self.next_output - 1], target, self.dt)
+        self._advance_start = _time.perf_counter()
+        try:
+            for tau in steps[self.interval_step:]:
+                self.state = self.integrator.step(self.state, tau, self.source, self.model,
+                                                  self.inv_mass, self.chunk_size)
+                self.n_steps += 1
+                self.interval_step += 1
+                self.n_substeps += len(self.integrator.weights)
+                self._check_finite()
+                if progress is not None:
+                    progress.update(1)
+                if after_step is not None:
+                    after_step(self)
+            # land exactly on the output time (no accumulated round-off in t)
+            self.state = self.state.replace(t=float(target))
+            self.record()
+            self.interval_step = 0
+        finally:
+            self.wall_time += _time.perf_counter() - self._advance_start
+            self._advance_start = None
+
+    def _check_drift(self) -> None:
+        """Warn once when the ensemble's mean total energy drifts beyond the threshold."""
+        energies = self.records["total_energy"]
+        drift = float(np.abs(energies[-1] - energies[0]))
+        self.max_mean_energy_drift = max(self.max_mean_energy_drift, drift)
+        limit = self.energy_drift_warning
+        if limit is not None and not self.drift_warned and drift > limit:
+            self.drift_warned = True
+            warnings.warn(f"mean total energy drifted by {drift:.3e} hartree by t = {self.state.t:.6g} a.u. "
+                          f"(threshold {limit:.3e}); consider a smaller dt or a higher-order integrator",
+                          EnergyDriftWarning, stacklevel=2)
 
     def _check_finite(self) -> None:
         s = self.state
@@ -160,6 +209,99 @@ class TrajectoryRun:
     def total_steps(self) -> int:
         """Number of integrator steps of the whole run (for progress bars)."""
         return sum(len(steps_between(a, b, self.dt)) for a, b in zip(self.times[:-1], self.times[1:]))
+
+    # -- checkpoints ------------------------------------------------------------
+    def config_hash(self) -> str:
+        """Hash of everything that determines the result (not ``chunk_size``)."""
+        config = self.config()
+        config.pop("chunk_size", None)  # the result does not depend on it
+        return config_hash(config)
+
+    def checkpoint_state(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+        """The full state of the run: arrays and JSON-ready metadata.
+
+        Contains positions, momenta, coefficients and time, the observables
+        recorded so far, per-trajectory initial energies, the potential
+        source's cache (SPEED's Hessian), the evaluation counters and the
+        step counters, so that :meth:`restore` continues bit for bit.
+        """
+        s = self.state
+        arrays = {"q": s.q, "p": s.p, "c": s.c, "energy0": self.energy0}
+        for name, rows in self.records.items():
+            arrays[f"record/{name}"] = np.array(rows)
+        if self.save_trajectories:
+            for name, rows in self.trajectory_records.items():
+                arrays[f"trajectory/{name}"] = np.array(rows)
+        source_meta = {}
+        for key, value in self.source.get_state().items():
+            if isinstance(value, np.ndarray):
+                arrays[f"source/{key}"] = value
+            else:
+                source_meta[key] = value
+        wall = self.wall_time
+        if self._advance_start is not None:
+            wall += _time.perf_counter() - self._advance_start
+        seed = self.seed
+        if isinstance(seed, np.random.SeedSequence):
+            seed = {"entropy": str(seed.entropy), "spawn_key": list(seed.spawn_key)}
+        elif not isinstance(seed, (int, type(None))):
+            seed = str(seed)
+        meta = {"config_hash": self.config_hash(), "seed": seed, "t": float(s.t),
+                "n_steps": self.n_steps, "n_substeps": self.n_substeps,
+                "next_output": self.next_output, "interval_step": self.interval_step,
+                "max_energy_drift": self.max_energy_drift,
+                "max_relative_energy_drift": self.max_relative_energy_drift,
+                "max_norm_error": self.max_norm_error, "max_mean_energy_drift": self.max_mean_energy_drift,
+                "drift_warned": self.drift_warned, "wall_time": wall,
+                "counter": self.counted.counter.as_dict(), "source": source_meta,
+                "n_records": len(self.records["population"])}
+        return arrays, meta
+
+    def restore(self, arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> None:
+        """Continue from :meth:`checkpoint_state` output (inverse of it)."""
+        if meta.get("config_hash") != self.config_hash():
+            raise InputError("the checkpoint was written for a different configuration")
+        self.state = State(np.array(arrays["q"]), np.array(arrays["p"]), np.array(arrays["c"]),
+                           float(meta["t"]))
+        self.energy0 = np.array(arrays["energy0"])
+        n_records = int(meta["n_records"])
+        self.records = {name: list(arrays[f"record/{name}"]) if n_records else []
+                        for name in self.records}
+        if self.save_trajectories:
+            self.trajectory_records = {name: list(arrays[f"trajectory/{name}"])
+                                       for name in self.trajectory_records}
+        source_state = dict(meta["source"])
+        source_state.update({key[len("source/"):]: value for key, value in arrays.items()
+                             if key.startswith("source/")})
+        self.source.set_state(source_state)
+        for key, value in meta["counter"].items():
+            setattr(self.counted.counter, key, int(value))
+        for key in ("n_steps", "n_substeps", "next_output", "interval_step"):
+            setattr(self, key, int(meta[key]))
+        for key in ("max_energy_drift", "max_relative_energy_drift", "max_norm_error",
+                    "max_mean_energy_drift"):
+            setattr(self, key, float(meta[key]))
+        self.drift_warned = bool(meta["drift_warned"])
+        self.wall_time = float(meta["wall_time"])
+
+    def save_checkpoint(self, path: str | os.PathLike) -> Path:
+        """Write :meth:`checkpoint_state` to ``path`` atomically."""
+        arrays, meta = self.checkpoint_state()
+        return save_checkpoint(path, arrays, meta)
+
+    @classmethod
+    def from_checkpoint(cls, path: str | os.PathLike, *args, **kwargs) -> "TrajectoryRun":
+        """Rebuild a run (same arguments as the constructor) and restore ``path``.
+
+        Raises
+        ------
+        InputError
+            When there is no checkpoint or it belongs to another configuration.
+        """
+        sim = cls(*args, **kwargs)
+        arrays, meta = load_checkpoint(path, sim.config_hash())
+        sim.restore(arrays, meta)
+        return sim
 
     # -- result ---------------------------------------------------------------
     def config(self) -> dict[str, Any]:
@@ -199,7 +341,8 @@ class TrajectoryRun:
             "scalar_cost_speed": self.n_substeps * scalar_cost("speed", n, m.n_states, m.n_dof),
             "wall_time_s": self.wall_time, "max_energy_drift": self.max_energy_drift,
             "max_relative_energy_drift": self.max_relative_energy_drift,
-            "max_norm_error": self.max_norm_error, "ehrenspeed_version": __version__,
+            "max_norm_error": self.max_norm_error, "max_mean_energy_drift": self.max_mean_energy_drift,
+            "ehrenspeed_version": __version__,
             "config": self.config(),
         }
         attrs.update(self.source.statistics())
@@ -210,7 +353,9 @@ class TrajectoryRun:
 def run(model: Model, initial, method="ehrenfest", n_traj: int | None = None, dt: float = 1.0,
         t_final: float = 1.0, output_every: int | None = 1, output_times=None, seed=None,
         integrator="strang", save_trajectories: bool = False, chunk_size: int | None = None,
-        progress: bool = False, validate: bool = True):
+        progress: bool = False, validate: bool = True, checkpoint_every: int | None = None,
+        checkpoint_path: str | os.PathLike | None = None, resume: bool = False,
+        energy_drift_warning: float | None = None):
     """Propagate a trajectory ensemble with Ehrenfest or SPEED dynamics.
 
     Parameters
@@ -241,24 +386,72 @@ def run(model: Model, initial, method="ehrenfest", n_traj: int | None = None, dt
         Trajectories per batch in the potential substep (bounds memory);
         the result does not depend on it.
     progress : bool
-        Show a progress bar.
+        Show a progress bar (tqdm, with elapsed time and time left) on
+        standard error; it appears only after two seconds and never when
+        standard error is not a terminal.
     validate : bool
         Check the model's output (shapes, finiteness, hermiticity) first.
+    checkpoint_every : int, optional
+        Save the full state to ``checkpoint_path`` every this many steps
+        (atomically; the file is left in place when the run ends, so the
+        caller removes it once the result is safely stored).
+    checkpoint_path : path-like, optional
+        Checkpoint file (``.npz``); needed with ``checkpoint_every`` or
+        ``resume``.
+    resume : bool
+        Continue from ``checkpoint_path``; the result is bit-identical to an
+        uninterrupted run. The checkpoint must come from the same model,
+        initial conditions, method and run settings (``chunk_size`` may
+        differ).
+    energy_drift_warning : float, optional
+        Warn (:class:`EnergyDriftWarning`, once) when the ensemble's mean
+        total energy moves more than this from its initial value, hartree.
 
     Returns
     -------
     xarray.Dataset
         Observables on the ``time`` axis and run attributes (API.md).
+
+    Raises
+    ------
+    SimulationError
+        A position, momentum or coefficient became NaN/Inf; the message names
+        the step and the trajectory, and the last checkpoint is kept.
     """
-    sim = TrajectoryRun(model, initial, method, n_traj, dt, t_final, output_every, output_times,
-                        seed, integrator, save_trajectories, chunk_size, validate)
+    if checkpoint_every is not None:
+        if isinstance(checkpoint_every, bool) or int(checkpoint_every) != checkpoint_every or checkpoint_every < 1:
+            raise InputError(f"checkpoint_every must be a positive whole number of steps, got {checkpoint_every!r}")
+        checkpoint_every = int(checkpoint_every)
+    if (checkpoint_every is not None or resume) and checkpoint_path is None:
+        raise InputError("checkpoint_every and resume need a checkpoint_path")
+    args = (model, initial, method, n_traj, dt, t_final, output_every, output_times, seed, integrator,
+            save_trajectories, chunk_size, validate, energy_drift_warning)
+    if resume:
+        sim = TrajectoryRun.from_checkpoint(checkpoint_path, *args)
+    else:
+        sim = TrajectoryRun(*args)
+
+    after_step = None
+    if checkpoint_every is not None:
+        def after_step(run: TrajectoryRun) -> None:
+            if run.n_steps % checkpoint_every == 0:
+                run.save_checkpoint(checkpoint_path)
+
     bar = None
     if progress:
-        from tqdm.auto import tqdm
-        bar = tqdm(total=sim.total_steps(), unit="step", desc=f"{sim.method.name}")
+        import sys
+
+        from tqdm import tqdm
+        # disable=None: tqdm turns itself off when stderr is not a terminal
+        bar = tqdm(total=sim.total_steps(), initial=sim.n_steps, unit="step", desc=sim.method.name,
+                   delay=2.0, disable=None, file=sys.stderr, dynamic_ncols=True)
     try:
         while not sim.done:
-            sim.advance(bar)
+            sim.advance(bar, after_step)
+    except SimulationError as exc:
+        if checkpoint_path is not None and Path(checkpoint_path).is_file():
+            raise SimulationError(f"{exc}; the last checkpoint is kept in {str(checkpoint_path)!r}") from exc
+        raise
     finally:
         if bar is not None:
             bar.close()

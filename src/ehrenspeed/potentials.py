@@ -127,16 +127,21 @@ class PerTrajectorySource:
 
     def __init__(self, model):
         self.model = model
+        self._calls0 = _single_point_calls(model)
 
     def evaluate(self, q_all: np.ndarray, for_observables: bool = False) -> None:
         return None
 
     def matrices(self, context, q: np.ndarray, need_gradient: bool = True):
+        both = getattr(self.model, "potential_and_gradient", None)
+        if need_gradient and both is not None:
+            # an electronic-structure model gives V and dV/dq from one calculation
+            return both(q)
         v = self.model.potential(q)
         return v, (self.model.gradient(q) if need_gradient else None)
 
     def statistics(self) -> dict[str, Any]:
-        return {}
+        return _call_statistics(self.model, self._calls0)
 
     def get_state(self) -> dict[str, Any]:
         return {}
@@ -171,6 +176,7 @@ class TaylorSource:
         self.n_evaluations = 0
         self.n_hessians = 0
         self.max_gradient_error = 0.0
+        self._calls0 = _single_point_calls(model)
 
     def _needs_hessian(self, qbar: np.ndarray, g: np.ndarray) -> bool:
         m = self.method
@@ -230,7 +236,8 @@ class TaylorSource:
     def statistics(self) -> dict[str, Any]:
         return {"hessian_policy": self.method.policy, "hessian_evaluations_speed": self.n_hessians,
                 "taylor_expansions": self.n_evaluations,
-                "max_gradient_prediction_error": self.max_gradient_error}
+                "max_gradient_prediction_error": self.max_gradient_error,
+                **_call_statistics(self.model, self._calls0)}
 
     def get_state(self) -> dict[str, Any]:
         state = {"n_evaluations": self.n_evaluations, "n_hessians": self.n_hessians,
@@ -249,3 +256,17 @@ class TaylorSource:
             self.hessian_point = np.asarray(state["hessian_point"])
             self.last = TaylorData(np.asarray(state["last_qbar"]), np.asarray(state["last_v"]),
                                    np.asarray(state["last_g"]), self.hessian)
+
+
+def _single_point_calls(model) -> int | None:
+    """Electronic-structure calls made so far by an expensive model (else None)."""
+    calls = getattr(model, "calls", None)
+    return getattr(calls, "total", None)
+
+
+def _call_statistics(model, start: int | None) -> dict[str, Any]:
+    """``electronic_structure_calls`` made during this run, for expensive models."""
+    now = _single_point_calls(model)
+    if now is None or start is None:
+        return {}
+    return {"electronic_structure_calls": now - start}

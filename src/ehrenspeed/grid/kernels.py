@@ -7,15 +7,17 @@ Per step the split operator does two FFTs and two pointwise products:
   every grid point.
 
 The FFTs are the unavoidable floor; the products must cost little next to
-them. With numba (the ``fast`` extra) both products run as one parallel
-pass over memory; the S x S product works on blocks of points with the
-complex numbers split into real arithmetic, which the compiler vectorises
-(about 3x faster than ``numpy.einsum`` on 3 x 64^3 points, measured in
-``benchmarks/exact.py``). Without numba the numpy versions below do the same
-work with one temporary.
+them. With numba (the ``fast`` extra) each product is one pass over memory,
+in place, split across threads; the S x S product works on blocks of points
+with the complex numbers split into real arithmetic, which the compiler
+vectorises (2-3x faster than ``numpy.einsum`` on 3 x 64^3 points, see
+``benchmarks/exact.py``). Without numba the numpy versions below do the
+same work with one temporary.
 """
 
 from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
@@ -51,21 +53,22 @@ def apply_phase_numpy(psi: np.ndarray, phase: np.ndarray) -> None:
 
 if HAVE_NUMBA:
 
-    @numba.njit(parallel=True, fastmath=True, cache=True)
-    def _matrix_kernel(prop, psi):  # pragma: no cover - compiled
-        # prop: (S, S, 2 npts) float view of complex; psi: (S, 2 npts) float view
+    @numba.njit(nogil=True, fastmath=True, cache=True)
+    def _matrix_kernel(prop, psi, lo, hi):  # pragma: no cover - compiled
+        # prop: (S, S, 2 npts) float view of complex; psi: (S, 2 npts) float view;
+        # points lo .. hi-1. Splitting real and imaginary parts lets LLVM
+        # vectorise the inner loop over a block of points.
         n_states = psi.shape[0]
-        npts = psi.shape[1] // 2
-        nblk = (npts + _BLOCK - 1) // _BLOCK
-        for b in numba.prange(nblk):
-            lo = b * _BLOCK
-            n = min(npts, lo + _BLOCK) - lo
-            acc_re = np.zeros((n_states, _BLOCK))
-            acc_im = np.zeros((n_states, _BLOCK))
+        acc_re = np.empty((n_states, _BLOCK))
+        acc_im = np.empty((n_states, _BLOCK))
+        for start in range(lo, hi, _BLOCK):
+            n = min(hi, start + _BLOCK) - start
+            acc_re[:, :n] = 0.0
+            acc_im[:, :n] = 0.0
             for k in range(n_states):
                 for m in range(n_states):
                     for i in range(n):
-                        j = 2 * (lo + i)
+                        j = 2 * (start + i)
                         a = prop[k, m, j]
                         c = prop[k, m, j + 1]
                         x = psi[m, j]
@@ -75,24 +78,29 @@ if HAVE_NUMBA:
             # all S inputs of a point are read before any is overwritten
             for k in range(n_states):
                 for i in range(n):
-                    j = 2 * (lo + i)
+                    j = 2 * (start + i)
                     psi[k, j] = acc_re[k, i]
                     psi[k, j + 1] = acc_im[k, i]
 
-    @numba.njit(parallel=True, fastmath=True, cache=True)
-    def _phase_kernel(psi, phase):  # pragma: no cover - compiled
-        n_states, npts = psi.shape
-        nblk = (npts + 4095) // 4096
-        for b in numba.prange(nblk):
-            lo = b * 4096
-            hi = min(npts, lo + 4096)
-            for s in range(n_states):
-                for p in range(lo, hi):
-                    psi[s, p] *= phase[p]
+    @numba.njit(nogil=True, fastmath=True, cache=True)
+    def _phase_kernel(psi, phase, lo, hi):  # pragma: no cover - compiled
+        for s in range(psi.shape[0]):
+            for p in range(lo, hi):
+                psi[s, p] *= phase[p]
+
+
+#: Below this many points one thread does the work (thread hand-off costs more).
+_PARALLEL_MIN_POINTS = 32768
 
 
 class Kernels:
     """The pointwise products, with numba when available and allowed.
+
+    The compiled kernels release the GIL and are run on contiguous ranges of
+    points by a small thread pool of our own, rather than through numba's
+    ``parallel=True``: on a shared, oversubscribed machine an OpenMP team
+    that spin-waits can cost milliseconds per launch, while a plain thread
+    pool degrades gracefully.
 
     Parameters
     ----------
@@ -100,18 +108,44 @@ class Kernels:
         Shape (S, npts) of the flattened wavefunction.
     use_numba : bool or None
         None: use numba when it is installed. False: numpy only.
+    workers : int
+        Threads for the compiled kernels.
     """
 
-    def __init__(self, n_states: int, npts: int, use_numba: bool | None = None) -> None:
+    def __init__(self, n_states: int, npts: int, use_numba: bool | None = None, workers: int = 1) -> None:
         self.use_numba = HAVE_NUMBA if use_numba is None else bool(use_numba) and HAVE_NUMBA
         # the numpy matrix product cannot work in place: one (S, npts) buffer
         self._work = None if self.use_numba else np.empty((n_states, npts), dtype=complex)
+        self._ranges = [(0, npts)]
+        self._pool = None
+        if self.use_numba and workers > 1 and npts >= _PARALLEL_MIN_POINTS:
+            edges = np.linspace(0, npts // _BLOCK, workers + 1).astype(int) * _BLOCK
+            edges[-1] = npts
+            self._ranges = [(int(a), int(b)) for a, b in zip(edges[:-1], edges[1:]) if b > a]
+            self._pool = ThreadPoolExecutor(max_workers=len(self._ranges), thread_name_prefix="ehrenspeed-grid")
+
+    def close(self) -> None:
+        """Stop the worker threads (also done when the object is collected)."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=False)
+            self._pool = None
+
+    def __del__(self) -> None:
+        self.close()
 
     @staticmethod
     def work_bytes(n_states: int, npts: int, use_numba: bool | None = None) -> int:
         """Bytes of the buffer the kernels allocate."""
         numba_on = HAVE_NUMBA if use_numba is None else bool(use_numba) and HAVE_NUMBA
         return 0 if numba_on else 16 * n_states * npts
+
+    def _run(self, kernel, *arrays) -> None:
+        if self._pool is None:
+            kernel(*arrays, 0, self._ranges[-1][1])
+            return
+        futures = [self._pool.submit(kernel, *arrays, lo, hi) for lo, hi in self._ranges]
+        for future in futures:
+            future.result()
 
     def apply_matrix(self, prop: np.ndarray, psi: np.ndarray) -> np.ndarray:
         """psi(x) <- prop(x) psi(x) at every point.
@@ -128,7 +162,7 @@ class Kernels:
             (numpy), so callers must use the return value.
         """
         if self.use_numba:
-            _matrix_kernel(prop.view(np.float64), psi.view(np.float64))
+            self._run(_matrix_kernel, prop.view(np.float64), psi.view(np.float64))
             return psi
         out = self._work
         apply_matrix_numpy(prop, psi, out)
@@ -138,15 +172,8 @@ class Kernels:
     def apply_phase(self, psi: np.ndarray, phase: np.ndarray) -> None:
         """psi[s, p] *= phase[p] in place; psi (S, npts), phase (npts,) complex."""
         if self.use_numba:
-            _phase_kernel(psi, phase)
+            self._run(_phase_kernel, psi, phase)
         else:
             apply_phase_numpy(psi, phase)
 
 
-def set_threads(workers: int) -> int | None:
-    """Set numba's thread count (bounded by its pool); return the old one."""
-    if not HAVE_NUMBA:
-        return None
-    old = numba.get_num_threads()
-    numba.set_num_threads(max(1, min(int(workers), numba.config.NUMBA_NUM_THREADS)))
-    return old

@@ -18,9 +18,10 @@ number of grid points:
 Expectation values are divided by the norm, populations are not (their sum
 is the norm, 1 to round-off).
 
-Grid adequacy: the probability in the outer ``EDGE_FRACTION`` of an axis
-(position, for non-periodic coordinates) or of the momentum range (every
-coordinate: momenta beyond the grid alias) is returned so the driver can
+Grid adequacy: the probability in the outer ``EDGE_FRACTION`` of an axis at
+either end (position, for non-periodic coordinates: the first and last
+ceil(0.05 n) points) or of the momentum range (every coordinate, |k| >
+0.9 pi / dx: momenta beyond the grid alias) is returned so the driver can
 warn.
 """
 
@@ -65,7 +66,8 @@ def measure(psi: np.ndarray, grid: Grid, pot: PotentialOnGrid, tkin: np.ndarray,
         ``position`` (D,), ``momentum`` (D,), ``potential_energy``,
         ``kinetic_energy``, ``total_energy``, ``state_density`` (list of D
         arrays (S, n_a)), ``edge_density`` and ``momentum_edge_density``
-        (largest edge probability over the axes, divided by the norm).
+        (D,): probability in the edge region of each axis, divided by the
+        norm (0 for the position of periodic coordinates).
     """
     s, d = psi.shape[0], grid.n_dof
     dv = grid.volume_element
@@ -73,7 +75,7 @@ def measure(psi: np.ndarray, grid: Grid, pot: PotentialOnGrid, tkin: np.ndarray,
     population = rho.reshape(s, -1).sum(axis=1) * dv
     norm = float(population.sum())
 
-    state_density, position, edge = [], np.empty(d), 0.0
+    state_density, position, edge = [], np.empty(d), np.zeros(d)
     for a, (x, dx) in enumerate(zip(grid.axes, grid.spacing)):
         other = tuple(b + 1 for b in range(d) if b != a)
         dens = rho.sum(axis=other) * (dv / dx) if other else rho * (dv / dx)   # (S, n_a)
@@ -82,7 +84,7 @@ def measure(psi: np.ndarray, grid: Grid, pot: PotentialOnGrid, tkin: np.ndarray,
         position[a] = float(total @ x) * dx / norm
         if not grid.periodic[a]:
             m = edge_points(x.size)
-            edge = max(edge, float(total[:m].sum() + total[-m:].sum()) * dx / norm)
+            edge[a] = float(total[:m].sum() + total[-m:].sum()) * dx / norm
     del rho
 
     phi = scipy.fft.fftn(psi, axes=tuple(range(1, d + 1)), workers=workers)
@@ -90,14 +92,14 @@ def measure(psi: np.ndarray, grid: Grid, pot: PotentialOnGrid, tkin: np.ndarray,
     del phi
     wsum = float(weight.sum())
     kinetic = float(weight.ravel() @ tkin) / wsum
-    momentum, momentum_edge = np.empty(d), 0.0
+    momentum, momentum_edge = np.empty(d), np.zeros(d)
     for a, k in enumerate(grid.momentum_axes):
         other = tuple(b for b in range(d) if b != a)
         wk = weight.sum(axis=other) if other else weight
         momentum[a] = float(wk @ k) / wsum
-        m = edge_points(k.size)
-        shifted = np.fft.fftshift(wk)
-        momentum_edge = max(momentum_edge, float(shifted[:m].sum() + shifted[-m:].sum()) / wsum)
+        # |k| within the outer EDGE_FRACTION of [-pi/dx, pi/dx) at either end
+        outer = np.abs(k) > (1.0 - 2.0 * EDGE_FRACTION) * np.pi / grid.spacing[a]
+        momentum_edge[a] = float(wk[outer].sum()) / wsum
     del weight
 
     adiabatic, v_sum = _adiabatic(psi.reshape(s, -1), pot)

@@ -95,7 +95,7 @@ class SplitOperator:
         self.axes = tuple(range(1, grid.n_dof + 1))
         self.workers = int(workers)
         self.dt = float(dt)
-        self.kernels = Kernels(self.n_states, grid.size, use_numba)
+        self.kernels = Kernels(self.n_states, grid.size, use_numba, self.workers)
         self.tkin = kinetic_energy(grid, np.asarray(mass, dtype=float))
         # the regular substep lengths: keys are computed by the same arithmetic
         # as in sequence(), so the cached arrays are found by exact float lookup
@@ -181,6 +181,10 @@ class SplitOperator:
                 if len(self._extra_phases) > _EXTRA_PHASES:
                     self._extra_phases.popitem(last=False)
         return phase
+
+    def close(self) -> None:
+        """Release the kernels' worker threads."""
+        self.kernels.close()
 
     @staticmethod
     def stored_propagators(integrator: str) -> int:

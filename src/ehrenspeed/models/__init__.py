@@ -59,3 +59,9 @@ __all__ = [
     "landau_zener_probability", "Chemisorption", "ChemisorptionReversing", "FuranDimer",
     "collision_momentum", "Retinal", "FunctionModel", "from_function", "validate_model",
 ]
+
+# on-the-fly electronic structure and automatic differentiation (issue 7)
+from .expensive import ExpensiveModel, SerialExecutor, from_single_point  # noqa: E402
+from .jax_model import from_jax  # noqa: E402  (jax itself is imported on first use)
+
+__all__ += ["ExpensiveModel", "SerialExecutor", "from_single_point", "from_jax"]

@@ -80,6 +80,16 @@ class Model:
         """dV/dq, shape (N, D, S, S), by central differences of V."""
         return central_difference(self.potential, q, self.fd_step)
 
+    def potential_and_gradient(self, q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """V (N, S, S) and dV/dq (N, D, S, S) at the same positions.
+
+        Ehrenfest needs both at every trajectory; a model whose two share
+        intermediate results (exponentials, displacements, an electronic
+        structure calculation) overrides this to compute them once. The
+        default calls :meth:`potential` then :meth:`gradient`.
+        """
+        return self.potential(q), self.gradient(q)
+
     def hessian(self, q: np.ndarray) -> np.ndarray:
         """d2V/dq2, shape (N, D, D, S, S), by central differences of dV/dq."""
         h = central_difference(self.gradient, q, self.fd_step)  # (N, D_b, D_a, S, S)

@@ -44,21 +44,31 @@ class _Tully(Model):
     _default_k0 = 15.0
     _default_x0 = -10.0
 
-    def _elements(self, x):
-        """(V11, V22, V12), their first and their second derivatives, each (N,)."""
+    def _elements(self, x, order=2):
+        """(V11, V22, V12) and their derivatives up to ``order``, each (N,).
+
+        Returns a list of ``order + 1`` triples (values, first, second
+        derivatives); the derivatives not asked for are not computed.
+        """
         raise NotImplementedError
 
     def potential(self, q):
         x = as_positions(q, 1)[:, 0]
-        return two_state(*self._elements(x)[0])
+        return two_state(*self._elements(x, 0)[0])
 
     def gradient(self, q):
         x = as_positions(q, 1)[:, 0]
-        return two_state(*self._elements(x)[1])[:, None]
+        return two_state(*self._elements(x, 1)[1])[:, None]
+
+    def potential_and_gradient(self, q):
+        # the exponentials are shared by V and dV/dx: evaluate them once
+        x = as_positions(q, 1)[:, 0]
+        values, slopes = self._elements(x, 1)
+        return two_state(*values), two_state(*slopes)[:, None]
 
     def hessian(self, q):
         x = as_positions(q, 1)[:, 0]
-        return two_state(*self._elements(x)[2])[:, None, None]
+        return two_state(*self._elements(x, 2)[2])[:, None, None]
 
     def initial_wavepacket(self, k0: float | None = None, x0: float | None = None,
                            sigma: float | None = None, state=0) -> Wavepacket:
@@ -127,17 +137,22 @@ class TullySimple(_Tully):
         self.a, self.b, self.c, self.d = float(a), float(b), float(c), float(d)
         self.mass = diagonal_mass(mass, 1)
 
-    def _elements(self, x):
+    def _elements(self, x, order=2):
         a, b = self.a, self.b
         side = np.where(x >= 0.0, 1.0, -1.0)  # x = 0 belongs to the x >= 0 branch
         decay = np.exp(-b * np.abs(x))
         v11 = side * a * (1.0 - decay)
-        d11 = a * b * decay
-        h11 = -side * a * b * b * decay
         v12 = self.c * np.exp(-self.d * x * x)
-        d12 = -2.0 * self.d * x * v12
-        h12 = (4.0 * self.d**2 * x * x - 2.0 * self.d) * v12
-        return (v11, -v11, v12), (d11, -d11, d12), (h11, -h11, h12)
+        out = [(v11, -v11, v12)]
+        if order >= 1:
+            d11 = a * b * decay
+            d12 = -2.0 * self.d * x * v12
+            out.append((d11, -d11, d12))
+        if order >= 2:
+            h11 = -side * a * b * b * decay
+            h12 = (4.0 * self.d**2 * x * x - 2.0 * self.d) * v12
+            out.append((h11, -h11, h12))
+        return out
 
 
 class TullyDual(_Tully):
@@ -177,16 +192,21 @@ class TullyDual(_Tully):
         self.c, self.d = float(c), float(d)
         self.mass = diagonal_mass(mass, 1)
 
-    def _elements(self, x):
-        zero = np.zeros_like(x)
+    def _elements(self, x, order=2):
+        zero = 0.0  # two_state broadcasts it
         well = self.a * np.exp(-self.b * x * x)
         v22 = self.e0 - well
-        d22 = 2.0 * self.b * x * well
-        h22 = (2.0 * self.b - 4.0 * self.b**2 * x * x) * well
         v12 = self.c * np.exp(-self.d * x * x)
-        d12 = -2.0 * self.d * x * v12
-        h12 = (4.0 * self.d**2 * x * x - 2.0 * self.d) * v12
-        return (zero, v22, v12), (zero, d22, d12), (zero, h22, h12)
+        out = [(zero, v22, v12)]
+        if order >= 1:
+            d22 = 2.0 * self.b * x * well
+            d12 = -2.0 * self.d * x * v12
+            out.append((zero, d22, d12))
+        if order >= 2:
+            h22 = (2.0 * self.b - 4.0 * self.b**2 * x * x) * well
+            h12 = (4.0 * self.d**2 * x * x - 2.0 * self.d) * v12
+            out.append((zero, h22, h12))
+        return out
 
 
 class TullyExtended(_Tully):
@@ -229,12 +249,14 @@ class TullyExtended(_Tully):
         self.a, self.b, self.c = float(a), float(b), float(c)
         self.mass = diagonal_mass(mass, 1)
 
-    def _elements(self, x):
+    def _elements(self, x, order=2):
         b, c = self.b, self.c
         right = x >= 0.0
         decay = np.exp(-c * np.abs(x))
         v12 = b * np.where(right, 2.0 - decay, decay)
-        d12 = b * c * decay
-        h12 = np.where(right, -1.0, 1.0) * b * c * c * decay
-        zero = np.zeros_like(x)
-        return (self.a, -self.a, v12), (zero, zero, d12), (zero, zero, h12)
+        out = [(self.a, -self.a, v12)]
+        if order >= 1:
+            out.append((0.0, 0.0, b * c * decay))
+        if order >= 2:
+            out.append((0.0, 0.0, np.where(right, -1.0, 1.0) * b * c * c * decay))
+        return out

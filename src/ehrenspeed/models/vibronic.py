@@ -98,7 +98,10 @@ class VibronicCoupling(Model):
         q = np.asarray(q, dtype=float)
         return (self._constant
                 + np.einsum("na,akl->nkl", q, self._linear)
-                + np.einsum("na,nb,abkl->nkl", q, q, self._quadratic, optimize=True))
+                # one fixed contraction order (no einsum path optimisation, which picks
+                # its order by batch size): each row's value must not depend on N,
+                # so chunked runs are bit-identical to unchunked ones
+                + np.einsum("nab,abkl->nkl", q[:, :, None] * q[:, None, :], self._quadratic))
 
     def gradient(self, q):
         q = np.asarray(q, dtype=float)

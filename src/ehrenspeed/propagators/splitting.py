@@ -23,13 +23,83 @@ exactly norm conserving. Symmetric compositions of it give higher orders
 Rules for implementers of a new integrator: subclass :class:`Splitting`,
 give ``name``, ``order`` and the composition ``weights`` (symmetric, summing
 to 1); each weight costs one potential substep (one SPEED evaluation).
+
+Backends. :func:`potential_substep` below is the NumPy reference. The
+compiled kernel :func:`.kernels.potential_substep_numba` does the same
+mathematics fused per trajectory and in parallel; it agrees with the
+reference to round-off. The backend is chosen per call (``backend=`` of
+:meth:`Splitting.step`) or, when that is None, by the module default:
+``set_backend(...)``, initially the environment variable
+``EHRENSPEED_BACKEND`` or ``"auto"`` (numba when installed and V, dV/dq are
+real; NumPy otherwise).
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
+
 import numpy as np
 
+from ..errors import InputError
 from ..sampling import State
+from . import kernels
+
+#: Accepted backend names.
+BACKENDS = ("auto", "numpy", "numba")
+
+
+def _check_backend(name) -> str:
+    key = str(name).lower()
+    if key not in BACKENDS:
+        raise InputError(f"unknown backend {name!r}; use one of {', '.join(BACKENDS)}")
+    if key == "numba" and not kernels.HAVE_NUMBA:
+        raise InputError("backend 'numba' needs numba: pip install 'ehrenspeed[fast]'")
+    return key
+
+
+_default_backend = _check_backend(os.environ.get("EHRENSPEED_BACKEND", "auto"))
+
+
+def get_backend() -> str:
+    """The module-default backend: ``"auto"``, ``"numpy"`` or ``"numba"``."""
+    return _default_backend
+
+
+def set_backend(name: str) -> str:
+    """Set the module-default backend; return the previous one.
+
+    Parameters
+    ----------
+    name : {"auto", "numpy", "numba"}
+        ``"numba"`` raises :class:`~ehrenspeed.errors.InputError` when numba
+        is not installed; ``"auto"`` then quietly uses NumPy.
+    """
+    global _default_backend
+    old, _default_backend = _default_backend, _check_backend(name)
+    return old
+
+
+@contextlib.contextmanager
+def use_backend(name: str):
+    """Context manager: the module-default backend is ``name`` inside the block."""
+    old = set_backend(name)
+    try:
+        yield
+    finally:
+        set_backend(old)
+
+
+def substep_function(backend: str | None, v: np.ndarray, dv: np.ndarray, c: np.ndarray):
+    """The potential-substep implementation for these arrays and this backend.
+
+    The compiled kernel handles real V and dV/dq; complex (Hermitian) ones
+    always take the NumPy reference path.
+    """
+    key = _default_backend if backend is None else _check_backend(backend)
+    if key != "numpy" and kernels.supports(v, dv, c):
+        return kernels.potential_substep_numba
+    return potential_substep
 
 #: Below this |x| the series 1 + i x/2 - x^2/6 replaces (exp(ix) - 1)/(ix),
 #: whose direct evaluation loses digits to cancellation.
@@ -133,7 +203,7 @@ class Splitting:
     weights: tuple[float, ...] = (1.0,)
 
     def step(self, state: State, dt: float, source, model, inv_mass: np.ndarray,
-             chunk_size: int | None = None) -> State:
+             chunk_size: int | None = None, backend: str | None = None) -> State:
         """Advance the ensemble by dt.
 
         Parameters
@@ -153,24 +223,24 @@ class Splitting:
         pending = 0.0  # half drifts of adjacent Strang steps merge into one
         for w in self.weights:
             q = drift(q, p, inv_mass, pending + 0.5 * w * dt, model)
-            p, c = _potential_all(q, p, c, source, w * dt, chunk_size)
+            p, c = _potential_all(q, p, c, source, w * dt, chunk_size, backend)
             pending = 0.5 * w * dt
         q = drift(q, p, inv_mass, pending, model)
         return State(q, p, c, state.t + dt)
 
 
-def _potential_all(q, p, c, source, tau, chunk_size):
+def _potential_all(q, p, c, source, tau, chunk_size, backend=None):
     """Potential substep for the whole ensemble, chunked to bound memory."""
     context = source.evaluate(q)
     n = q.shape[0]
     if chunk_size is None or chunk_size >= n:
         v, dv = source.matrices(context, q)
-        return potential_substep(p, c, v, dv, tau)
+        return substep_function(backend, v, dv, c)(p, c, v, dv, tau)
     p_new, c_new = np.empty_like(p), np.empty_like(c)
     for start in range(0, n, chunk_size):
         sl = slice(start, start + chunk_size)
         v, dv = source.matrices(context, q[sl])
-        p_new[sl], c_new[sl] = potential_substep(p[sl], c[sl], v, dv, tau)
+        p_new[sl], c_new[sl] = substep_function(backend, v, dv, c)(p[sl], c[sl], v, dv, tau)
     return p_new, c_new
 
 

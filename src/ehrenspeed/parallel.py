@@ -1,0 +1,122 @@
+"""Distributing a trajectory ensemble over MPI ranks (mpi4py), or not at all.
+
+The ensemble's N trajectories are split into contiguous blocks, one per
+rank, in rank order. Everything that couples trajectories is done on the
+*gathered* rows, in the global trajectory order, so a run on K ranks gives
+the same numbers as a run on one process, bit for bit:
+
+* SPEED's ensemble mean qbar: the positions are all-gathered (O(N D) numbers
+  per substep, small next to a potential evaluation) and every rank takes
+  the same ``mean`` of the same array;
+* observables: per-trajectory values are gathered on rank 0, which reduces
+  them exactly as the serial code does;
+* initial conditions: every rank draws the whole sample from the seed and
+  keeps its block, so the draw does not depend on the number of ranks.
+
+A failure on one rank (an exception in a user potential) must not leave the
+others waiting in a collective call forever: :meth:`Communicator.agree`
+turns a local exception into the same exception on every rank.
+
+The serial case uses :class:`SerialComm`, whose collectives are identities,
+so the driver has one code path.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .errors import EhrenspeedError, SimulationError
+
+
+class SerialComm:
+    """The trivial communicator of a one-process run."""
+
+    rank = 0
+    size = 1
+    is_root = True
+
+    def allgather_rows(self, local: np.ndarray) -> np.ndarray:
+        """All ranks' rows, concatenated in rank order (here: ``local``)."""
+        return local
+
+    def gather_rows(self, local: np.ndarray) -> np.ndarray | None:
+        """All ranks' rows on rank 0, None elsewhere (here: ``local``)."""
+        return local
+
+    def bcast(self, obj: Any) -> Any:
+        return obj
+
+    def agree(self, error: BaseException | None) -> None:
+        """Re-raise ``error`` (collective in the MPI version)."""
+        if error is not None:
+            raise error
+
+    def barrier(self) -> None:
+        pass
+
+
+class MPIComm(SerialComm):
+    """An mpi4py communicator seen through the few collectives the driver needs."""
+
+    def __init__(self, comm):
+        self.comm = comm
+        self.rank = comm.Get_rank()
+        self.size = comm.Get_size()
+        self.is_root = self.rank == 0
+
+    def allgather_rows(self, local):
+        return np.concatenate(self.comm.allgather(np.ascontiguousarray(local)), axis=0)
+
+    def gather_rows(self, local):
+        parts = self.comm.gather(np.ascontiguousarray(local), root=0)
+        return np.concatenate(parts, axis=0) if self.is_root else None
+
+    def bcast(self, obj):
+        return self.comm.bcast(obj, root=0)
+
+    def agree(self, error):
+        """Every rank learns whether any rank failed; all raise the first failure.
+
+        The message (and the exception's class, if it is one of ours) of the
+        lowest failing rank is raised everywhere, so the whole run ends with
+        that message instead of hanging.
+        """
+        report = None if error is None else (type(error).__name__, str(error), self.rank)
+        reports = [r for r in self.comm.allgather(report) if r is not None]
+        if not reports:
+            return
+        if error is not None and reports[0][2] == self.rank:
+            raise error
+        name, message, rank = reports[0]
+        cls = _ERROR_CLASSES.get(name, SimulationError)
+        raise cls(f"rank {rank}: {message}")
+
+    def barrier(self):
+        self.comm.Barrier()
+
+
+def _error_classes() -> dict[str, type]:
+    from . import errors
+    return {name: getattr(errors, name) for name in dir(errors)
+            if isinstance(getattr(errors, name), type) and issubclass(getattr(errors, name), EhrenspeedError)}
+
+
+_ERROR_CLASSES = _error_classes()
+
+
+def as_comm(comm=None) -> SerialComm:
+    """Wrap an mpi4py communicator (or None for a serial run)."""
+    if comm is None or isinstance(comm, SerialComm):
+        return comm or SerialComm()
+    if comm.Get_size() == 1:
+        return SerialComm()
+    return MPIComm(comm)
+
+
+def block(n: int, rank: int, size: int) -> slice:
+    """Contiguous block of ``n`` items owned by ``rank`` of ``size`` (sizes differ by <= 1)."""
+    base, extra = divmod(n, size)
+    start = rank * base + min(rank, extra)
+    return slice(start, start + base + (rank < extra))

@@ -1,0 +1,61 @@
+"""Reproductions of the SPEED paper's figures and of the primer's textbook cases.
+
+``ehrenspeed reproduce NAME [-o DIR] [--quick] [--seed N]`` calls
+:func:`reproduce`; each NAME is one module here exposing
+``run(output: Output) -> dict`` that writes netCDF results and PNG figures
+into ``output.directory`` and returns the numbers that matter (also written
+to ``summary.json``). See docs/reproductions.md for what each one shows.
+"""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+
+from ..errors import InputError
+from .common import Output
+
+#: reproduction name -> module under ehrenspeed.reproduce
+REPRODUCTIONS = {
+    "pyrazine": "pyrazine",
+    "chemisorption": "chemisorption",
+    "furan": "furan",
+    "retinal": "retinal",
+    "primer": "primer",
+}
+
+
+def reproduce(name: str, directory=None, quick: bool = False, seed: int = 1,
+              progress: bool = False) -> Output:
+    """Run one reproduction and write its files.
+
+    Parameters
+    ----------
+    name : {"pyrazine", "chemisorption", "furan", "retinal", "primer"}
+    directory : path-like, optional
+        Output directory; [default] ``reproduce-<name>``.
+    quick : bool
+        Reduced version (fewer trajectories, shorter time, coarser grid)
+        that runs in well under a minute.
+    seed : int
+        Sampling seed of the trajectory runs.
+    progress : bool
+        Progress bars on the long parts.
+
+    Returns
+    -------
+    Output
+        ``files`` written and ``summary`` (the numbers that matter).
+    """
+    key = str(name).lower()
+    if key not in REPRODUCTIONS:
+        raise InputError(f"unknown reproduction {name!r}; choose one of {', '.join(REPRODUCTIONS)}")
+    out = Output(Path(directory or f"reproduce-{key}"), quick=bool(quick), seed=int(seed),
+                 progress=bool(progress))
+    module = importlib.import_module(f"{__name__}.{REPRODUCTIONS[key]}")
+    module.run(out)
+    out.write_summary(key)
+    return out
+
+
+__all__ = ["REPRODUCTIONS", "reproduce", "Output"]

@@ -1,0 +1,90 @@
+"""Pyrazine S2 -> S1 internal conversion: P_S2(t), exact vs Ehrenfest vs SPEED vs one trajectory.
+
+Three states (S0, S1, S2) x three modes (nu6a, nu1, nu10a), the
+quadratic vibronic coupling model of :class:`ehrenspeed.models.Pyrazine3`,
+started from the ground vibrational state of S0 put vertically on S2
+(SPEC section 9). Methods:
+
+* exact: split operator on a 48^3 grid over [-8, 8]^3, dt = 4.13 a.u.;
+* 1024-trajectory Ehrenfest and 1024-trajectory SPEED with one reference
+  Hessian (the model is quadratic, so SPEED equals Ehrenfest to
+  round-off), fourth-order (Yoshida) splitting, dt = 4.13 a.u. (0.1 fs);
+* one Ehrenfest trajectory started at the centre of the wavepacket
+  (q = p = 0): at the symmetric point nu10a = 0 the S1-S2 coupling
+  lambda q10a vanishes and so does its force, so P_S2 stays 1.
+
+All four write on the same time axis (every 10 steps, to 5000 a.u.).
+``--quick``: 128 trajectories, 1000 a.u., a 32^3 grid.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..driver import run as run_trajectories
+from ..potentials import SPEED
+from ..analysis import max_abs_difference
+from ..grid import Grid, run_exact
+from ..models import Pyrazine3
+from .common import STYLE, Output, centre_state, pyplot, rounded
+
+DT = 4.13
+S2 = 2
+
+
+def settings(quick: bool) -> dict:
+    """Run sizes of the full and the quick reproduction."""
+    if quick:
+        return dict(n_traj=128, t_final=1000.0, points=32, output_every=10)
+    return dict(n_traj=1024, t_final=5000.0, points=48, output_every=10)
+
+
+def run(out: Output) -> dict:
+    """Run the four methods, save them, draw ``pyrazine_population.png``."""
+    cfg = settings(out.quick)
+    model = Pyrazine3()
+    wp = model.initial_wavepacket()
+    common = dict(dt=DT, t_final=cfg["t_final"], output_every=cfg["output_every"])
+    grid = Grid([-8.0] * 3, [8.0] * 3, [cfg["points"]] * 3)
+    results = {
+        "exact": run_exact(model, wp, grid, progress=out.progress, **common),
+        "ehrenfest": run_trajectories(model, wp, "ehrenfest", n_traj=cfg["n_traj"], seed=out.seed,
+                         integrator="yoshida4", progress=out.progress, **common),
+        "speed": run_trajectories(model, wp, SPEED(reference_hessian=True), n_traj=cfg["n_traj"], seed=out.seed,
+                     integrator="yoshida4", progress=out.progress, **common),
+        "single": run_trajectories(model, centre_state(model, wp), "ehrenfest", integrator="yoshida4", **common),
+    }
+    for name, ds in results.items():
+        out.save(ds, f"pyrazine_{name}")
+
+    p = {name: ds["population"].sel(state=S2) for name, ds in results.items()}
+    summary = {
+        "n_traj": cfg["n_traj"], "t_final": cfg["t_final"], "grid_points": cfg["points"],
+        "final_P_S2": {name: rounded(v.values[-1]) for name, v in p.items()},
+        "max_abs_ehrenfest_minus_exact_to_800": rounded(max_abs_difference(p["ehrenfest"], p["exact"], until=800.0)),
+        "max_abs_ehrenfest_minus_exact": rounded(max_abs_difference(p["ehrenfest"], p["exact"])),
+        "max_abs_speed_minus_ehrenfest": float(max_abs_difference(p["speed"], p["ehrenfest"])),
+        "max_abs_single_minus_one": float(np.max(np.abs(p["single"].values - 1.0))),
+        "potential_evaluations": {name: int(ds.attrs["potential_evaluations"]) for name, ds in results.items()},
+        "wall_time_s": {name: rounded(ds.attrs["wall_time_s"], 3) for name, ds in results.items()},
+        "exact_max_energy_drift": rounded(results["exact"].attrs["max_energy_drift"]),
+        "ehrenfest_max_relative_energy_drift": rounded(results["ehrenfest"].attrs["max_relative_energy_drift"]),
+    }
+    out.summary.update(summary)
+
+    plt = pyplot()
+    fig, ax = plt.subplots(figsize=(7, 4.2), constrained_layout=True)
+    labels = {"exact": f"exact (split operator, {cfg['points']}$^3$ grid)",
+              "ehrenfest": f"Ehrenfest, {cfg['n_traj']} trajectories",
+              "speed": f"SPEED, {cfg['n_traj']} trajectories (reference Hessian)",
+              "single": "one Ehrenfest trajectory (wavepacket centre)"}
+    for name, curve in p.items():
+        ax.plot(curve["time"], curve, label=labels[name], **STYLE[name])
+    ax.set_xlabel("time / a.u.")
+    ax.set_ylabel("population of S$_2$")
+    ax.set_ylim(0.0, 1.05)
+    ax.set_xlim(0.0, cfg["t_final"])
+    ax.set_title("Pyrazine, 3 states x 3 modes")
+    ax.legend(loc="lower left", fontsize=8)
+    out.figure(fig, "pyrazine_population")
+    return summary

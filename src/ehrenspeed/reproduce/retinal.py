@@ -1,0 +1,201 @@
+"""Retinal photoisomerisation: density along the torsion and phase-space pictures.
+
+Hahn and Stock's two-state model (:class:`ehrenspeed.models.Retinal`): a
+periodic torsion phi (cis near 0, trans near pi) and one coupling mode Q,
+started from the harmonic ground state of S0 put vertically on the excited
+diabat. Methods: exact (split operator on the full period of phi), a
+Wigner swarm of Ehrenfest trajectories and the same swarm with SPEED
+(Hessian every step). All of it again with the coupling switched off
+(lambda = 0, the supplement's Fig. S4 case).
+
+SPEED expands the potential around the plain mean of the wrapped angles
+(SPEC section 3); the swarm spreads symmetrically to +phi and -phi, so
+that mean stays at the cis geometry and every trajectory feels the
+excited diabat's cis curvature, an inverted parabola that accelerates it
+without bound. That is the paper's point: SPEED does not form the trans
+isomer, Ehrenfest does.
+
+Figures: ``retinal_density.png`` (density along phi against time, one
+panel per method and coupling), ``retinal_phase_space.png`` and
+``retinal_phase_space_nocoupling.png`` ((phi, p_phi) of every trajectory
+at chosen times coloured by its excited-state population),
+``retinal_populations.png`` (excited-state population and trans fraction).
+``--quick``: 128 trajectories, 150 fs, a coarser grid.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..analysis import density_histogram, max_abs_difference, trajectory_coefficients
+from ..driver import run as run_trajectories
+from ..grid import Grid, run_exact
+from ..models import Retinal
+from ..potentials import SPEED
+from ..units import FS
+from .common import STYLE, Output, pyplot, rounded
+
+DT = 4.0
+EXCITED = 1
+#: times of the phase-space snapshots, fs
+SNAPSHOTS_FS = (0.0, 50.0, 100.0, 200.0, 300.0)
+
+
+def settings(quick: bool) -> dict:
+    """Run sizes of the full and the quick reproduction."""
+    if quick:
+        return dict(n_traj=128, t_final_fs=150.0, points=(256, 24), output_fs=5.0)
+    return dict(n_traj=1024, t_final_fs=500.0, points=(384, 32), output_fs=2.5)
+
+
+def trans_fraction_exact(ds) -> np.ndarray:
+    """Probability with phi in [pi/2, 3 pi/2) (trans), from the grid's reduced density."""
+    phi = ds["grid_0"].values
+    dphi = phi[1] - phi[0]
+    mask = phi >= 0.5 * np.pi
+    return ds["density_0"].values[:, mask].sum(axis=1) * dphi
+
+
+def trans_fraction_trajectories(ds) -> np.ndarray:
+    """Fraction of trajectories with wrapped phi in [pi/2, 3 pi/2) (trans)."""
+    phi = ds["trajectory_position"].values[:, :, 0]
+    return np.mean(phi >= 0.5 * np.pi, axis=1)
+
+
+def run_case(model, cfg: dict, out: Output) -> dict:
+    """Exact, Ehrenfest and SPEED for one model: name -> Dataset."""
+    wp = model.initial_wavepacket()
+    t_final = cfg["t_final_fs"] * FS
+    every = max(1, int(round(cfg["output_fs"] * FS / DT)))
+    common = dict(dt=DT, t_final=t_final, output_every=every)
+    grid = Grid.for_model(model, lower=[None, -6.0], upper=[None, 6.0], points=list(cfg["points"]))
+    res = {"exact": run_exact(model, wp, grid, progress=out.progress, **common)}
+    for name, method in (("ehrenfest", "ehrenfest"), ("speed", SPEED())):
+        res[name] = run_trajectories(model, wp, method, n_traj=cfg["n_traj"], seed=out.seed,
+                                     integrator="yoshida4", save_trajectories=True,
+                                     progress=out.progress, **common)
+    return res
+
+
+def run(out: Output) -> dict:
+    """Both couplings, all methods, the figures and the numbers."""
+    cfg = settings(out.quick)
+    cases = {"coupled": Retinal(), "nocoupling": Retinal(lam=0.0)}
+    results = {case: run_case(model, cfg, out) for case, model in cases.items()}
+    for case, res in results.items():
+        prefix = "retinal" if case == "coupled" else "retinal_nocoupling"
+        for name, ds in res.items():
+            out.save(ds, f"{prefix}_{name}")
+
+    summary = {"n_traj": cfg["n_traj"], "t_final_fs": cfg["t_final_fs"], "grid_points": list(cfg["points"]),
+               "dt": DT}
+    trans, excited = {}, {}
+    for case, res in results.items():
+        t_fs = res["exact"]["time"].values / FS
+        trans[case] = {"exact": trans_fraction_exact(res["exact"]),
+                       "ehrenfest": trans_fraction_trajectories(res["ehrenfest"]),
+                       "speed": trans_fraction_trajectories(res["speed"])}
+        excited[case] = {name: ds["population"].sel(state=EXCITED) for name, ds in res.items()}
+        numbers = {}
+        for name in ("ehrenfest", "speed"):
+            numbers[f"max_abs_{name}_minus_exact_P1_to_100fs"] = rounded(
+                max_abs_difference(excited[case][name], excited[case]["exact"], until=100 * FS))
+            numbers[f"max_abs_{name}_minus_exact_mean_phi_to_100fs"] = rounded(
+                max_abs_difference(res[name]["position"].sel(dof=0), res["exact"]["position"].sel(dof=0),
+                                   until=100 * FS))
+        for when in (100.0, 200.0, 300.0, 500.0):
+            if when <= t_fs[-1] + 1e-9:
+                i = int(np.argmin(np.abs(t_fs - when)))
+                numbers[f"at_{when:.0f}fs"] = {
+                    name: {"trans_fraction": rounded(trans[case][name][i]),
+                           "excited_population": rounded(excited[case][name].values[i]),
+                           "mean_phi": rounded(res[name]["position"].values[i, 0]),
+                           "mean_abs_p_phi": rounded(_mean_abs_p(res[name], i))}
+                    for name in ("exact", "ehrenfest", "speed")}
+        numbers["speed_max_abs_mean_phi"] = rounded(np.max(np.abs(res["speed"]["position"].values[:, 0])))
+        numbers["wall_time_s"] = {name: rounded(ds.attrs["wall_time_s"], 3) for name, ds in res.items()}
+        summary[case] = numbers
+    out.summary.update(summary)
+
+    plt = pyplot()
+    _density_figure(plt, results, out, cfg)
+    for case in results:
+        _phase_space_figure(plt, results[case], out, case)
+    _population_figure(plt, results, trans, excited, out)
+    return summary
+
+
+def _mean_abs_p(ds, i: int) -> float:
+    """<|p_phi|> at output i: from the trajectories, or from the grid's <p> (a lower bound)."""
+    if "trajectory_momentum" in ds:
+        return float(np.mean(np.abs(ds["trajectory_momentum"].values[i, :, 0])))
+    return float(abs(ds["momentum"].values[i, 0]))
+
+
+def _density_figure(plt, results, out, cfg) -> None:
+    fig, axes = plt.subplots(2, 3, figsize=(13, 6.5), sharex=True, sharey=True, constrained_layout=True)
+    edges = np.linspace(-0.5 * np.pi, 1.5 * np.pi, 97)
+    for row, (case, res) in enumerate(results.items()):
+        ex = res["exact"]
+        t_fs = ex["time"].values / FS
+        panels = {"exact": (ex["grid_0"].values, ex["density_0"].values)}
+        for name in ("ehrenfest", "speed"):
+            hist = density_histogram(res[name], 0, edges)
+            panels[name] = (hist["bin"].values, hist.values)
+        vmax = np.percentile(panels["exact"][1], 99.5)
+        for col, (name, (phi, dens)) in enumerate(panels.items()):
+            ax = axes[row, col]
+            mesh = ax.pcolormesh(t_fs, phi, dens.T, shading="nearest", cmap="magma", vmin=0, vmax=vmax)
+            ax.axhline(np.pi, color="white", lw=0.5, ls=":")
+            title = {"exact": "exact", "ehrenfest": f"Ehrenfest ({cfg['n_traj']})",
+                     "speed": f"SPEED ({cfg['n_traj']})"}[name]
+            ax.set_title(f"{title}, {'coupling on' if case == 'coupled' else 'coupling off'}", fontsize=9)
+            if col == 0:
+                ax.set_ylabel(r"torsion $\phi$ / rad")
+            if row == 1:
+                ax.set_xlabel("time / fs")
+        fig.colorbar(mesh, ax=axes[row, :], label=r"density along $\phi$", shrink=0.9)
+    fig.suptitle(r"Retinal: density along the torsion (cis $\phi$ = 0, trans $\phi$ = $\pi$)")
+    out.figure(fig, "retinal_density")
+
+
+def _phase_space_figure(plt, res, out, case) -> None:
+    t_fs = res["ehrenfest"]["time"].values / FS
+    times = [t for t in SNAPSHOTS_FS if t <= t_fs[-1] + 1e-9]
+    fig, axes = plt.subplots(2, len(times), figsize=(3.0 * len(times), 6), sharex=True, sharey="row",
+                             constrained_layout=True, squeeze=False)
+    for row, name in enumerate(("ehrenfest", "speed")):
+        ds = res[name]
+        phi = ds["trajectory_position"].values[:, :, 0]
+        p_phi = ds["trajectory_momentum"].values[:, :, 0]
+        pop = np.abs(trajectory_coefficients(ds)[:, :, EXCITED]) ** 2
+        for col, when in enumerate(times):
+            i = int(np.argmin(np.abs(t_fs - when)))
+            ax = axes[row, col]
+            sc = ax.scatter(phi[i], p_phi[i], c=pop[i], s=4, cmap="coolwarm", vmin=0, vmax=1)
+            ax.set_title(f"{'Ehrenfest' if name == 'ehrenfest' else 'SPEED'}, {t_fs[i]:.0f} fs", fontsize=9)
+            ax.set_xlim(-0.5 * np.pi, 1.5 * np.pi)
+            if row == 1:
+                ax.set_xlabel(r"$\phi$ / rad")
+            if col == 0:
+                ax.set_ylabel(r"$p_\phi$ / a.u.")
+    fig.colorbar(sc, ax=axes, label="excited-state population", shrink=0.8)
+    fig.suptitle(f"Retinal phase space ({'coupling on' if case == 'coupled' else 'coupling off'})")
+    out.figure(fig, "retinal_phase_space" if case == "coupled" else "retinal_phase_space_nocoupling")
+
+
+def _population_figure(plt, results, trans, excited, out) -> None:
+    fig, axes = plt.subplots(2, 2, figsize=(11, 6.5), sharex=True, constrained_layout=True)
+    for col, case in enumerate(results):
+        for name in ("exact", "ehrenfest", "speed"):
+            t_fs = results[case][name]["time"].values / FS
+            axes[0, col].plot(t_fs, excited[case][name], label=name, **STYLE[name])
+            axes[1, col].plot(t_fs, trans[case][name], label=name, **STYLE[name])
+        axes[0, col].set_title("coupling on" if case == "coupled" else "coupling off (lambda = 0)")
+        axes[0, col].set_ylabel("excited-state population")
+        axes[1, col].set_ylabel(r"trans fraction ($\phi \geq \pi/2$)")
+        axes[1, col].set_xlabel("time / fs")
+        axes[0, col].set_ylim(-0.02, 1.02)
+        axes[1, col].set_ylim(-0.02, 1.02)
+    axes[0, 0].legend(fontsize=8)
+    out.figure(fig, "retinal_populations")

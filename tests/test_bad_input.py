@@ -1,0 +1,258 @@
+"""Bad input to ``ehrenspeed run``: one line naming the problem, exit 2, no traceback, no file.
+
+Each case writes a configuration (and, where needed, a user model module)
+into a fresh directory and runs the command in-process through
+:func:`ehrenspeed.cli.main.main`, which is what the console script calls;
+two cases go through a real subprocess to check the exit status and the
+absence of a traceback end to end.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import ehrenspeed as es
+from ehrenspeed.cli.main import main
+
+GOOD = """
+[model]
+name = "tully_simple"
+{model_extra}
+[initial]
+from_model = true
+{initial_extra}
+[method]
+name = "{method}"
+{method_extra}
+[run]
+n_traj = {n_traj}
+dt = {dt}
+t_final = {t_final}
+seed = 3
+{run_extra}
+"""
+
+USER_MODEL = """
+[model]
+python_model = "{module}:make"
+
+[initial]
+q0 = [-1.0]
+width = [1.0]
+
+[method]
+name = "ehrenfest"
+
+[run]
+n_traj = 4
+dt = 1.0
+t_final = 4.0
+"""
+
+USER_MODULES = {
+    "nonhermitian": "v[:, 0, 1] = 0.1; v[:, 1, 0] = -0.3",
+    "nan": "v[:, 0, 0] = np.nan",
+    "shape": "v = v[:, :1, :]",
+}
+
+
+def good(**changes) -> str:
+    fields = {"model_extra": "", "initial_extra": "", "method": "ehrenfest", "method_extra": "",
+              "n_traj": 4, "dt": 2.0, "t_final": 8.0, "run_extra": ""}
+    fields.update(changes)
+    return GOOD.format(**fields)
+
+
+def user_module(kind: str, name: str) -> str:
+    """A module with ``make()`` returning a broken two-state model (shape checks off)."""
+    return textwrap.dedent(f"""
+        import numpy as np
+        from ehrenspeed.models.base import Model
+
+        class Broken(Model):
+            n_states, n_dof, name = 2, 1, "{name}"
+            mass = np.array([2000.0])
+            def potential(self, q):
+                v = np.zeros((len(q), 2, 2))
+                {USER_MODULES[kind]}
+                return v
+
+        def make():
+            return Broken()
+        """)
+
+
+def _checkpoint_of_other_config(tmp: Path) -> None:
+    """A checkpoint written by a run with another seed, where config.toml's checkpoint goes."""
+    model = es.models.TullySimple()
+    es.run(model, model.initial_wavepacket(), n_traj=4, dt=2.0, t_final=8.0, seed=99,
+           checkpoint_every=1, checkpoint_path=tmp / "out.nc.checkpoint.npz")
+
+
+# name, configuration text (or None: no file), extra arguments, setup(tmp), expected text
+CASES = [
+    ("missing file", None, [], None, "no such file"),
+    ("toml syntax", "[model\nname = 'x'", [], None, "TOML syntax error"),
+    ("not text", b"\x00\xff\xfe binary", [], None, "UTF-8"),
+    ("unknown table", good() + "\n[extra]\nx = 1\n", [], None, "unknown table 'extra'"),
+    ("unknown key", good(run_extra="dtt = 3.0"), [], None, "unknown key 'run.dtt'"),
+    ("missing key", good().replace("dt = 2.0", ""), [], None, "missing key 'run.dt'"),
+    ("unknown model", good().replace("tully_simple", "tully_simpel"), [], None, "unknown model 'tully_simpel'"),
+    ("unknown method", good(method="surface_hopping"), [], None, "key 'method.name'"),
+    ("unknown integrator", good(run_extra='integrator = "euler"'), [], None, "key 'run.integrator'"),
+    ("unknown model parameter", good(model_extra="[model.parameters]\nmas = 3.0"), [], None,
+     "unknown key 'model.parameters.mas'"),
+    ("unknown initial option", good(initial_extra="temperature = 300.0"), [], None, "initial.temperature"),
+    ("wrong type", good(dt='"two"'), [], None, "key 'run.dt' must be a number"),
+    ("wrong type bool", good(n_traj="true"), [], None, "key 'run.n_traj' must be an integer"),
+    ("negative mass", good(model_extra="[model.parameters]\nmass = -2000.0"), [], None, "mass must be positive"),
+    ("zero mass", good(model_extra="[model.parameters]\nmass = 0.0"), [], None, "mass must be positive"),
+    ("dt zero", good(dt=0.0), [], None, "key 'run.dt' must be positive"),
+    ("dt negative", good(dt=-1), [], None, "key 'run.dt' must be positive"),
+    ("t_final below dt", good(t_final=1.0), [], None, "key 'run.t_final' must be at least"),
+    ("n_traj zero", good(n_traj=0), [], None, "key 'run.n_traj' must be at least 1"),
+    ("output_every zero", good(run_extra="output_every = 0"), [], None, "run.output_every"),
+    ("two hessian policies", good(method="speed", method_extra="hessian_every = 2\nadaptive_tol = 1e-3"),
+     [], None, "one Hessian policy"),
+    ("speed key on ehrenfest", good(method_extra="hessian_every = 2"), [], None, "method.hessian_every"),
+    ("exact without grid", good(method="exact").replace("n_traj = 4", "").replace("seed = 3", ""), [], None,
+     "needs a [grid]"),
+    ("grid with ehrenfest", good() + "\n[grid]\nlower = -1\nupper = 1\npoints = 8\n", [], None,
+     "[grid] is only used"),
+    ("explicit q0 wrong length",
+     good().replace("from_model = true", "q0 = [1.0, 2.0]\nwidth = [1.0, 1.0]"), [], None, "initial.q0"),
+    ("non-Hermitian user potential", USER_MODEL.format(module="bad_herm"), [], "nonhermitian",
+     "not Hermitian"),
+    ("NaN from user potential", USER_MODEL.format(module="bad_nan"), [], "nan", "NaN"),
+    ("wrong shape from user potential", USER_MODEL.format(module="bad_shape"), [], "shape",
+     "returned shape"),
+    ("python_model missing module", USER_MODEL.format(module="no_such_module_xyz"), [], None,
+     "cannot import module"),
+    ("output in missing directory", good(), ["-o", "{tmp}/missing/out.nc"], None, "does not exist"),
+    ("output is a directory", good(), ["-o", "{tmp}/adir"], "mkdir", "is a directory"),
+    ("output under a file", good(), ["-o", "{tmp}/afile/out.nc"], "file", "not a directory"),
+    ("resume without checkpoint", good(), ["--resume"], None, "no checkpoint"),
+    ("checkpoint of another config", good(), ["--resume"], "other-checkpoint", "different configuration"),
+]
+
+
+def _prepare(tmp: Path, text, setup) -> Path:
+    config = tmp / "config.toml"
+    if text is not None:
+        config.write_bytes(text if isinstance(text, bytes) else text.encode())
+    if setup in USER_MODULES:
+        module = {"nonhermitian": "bad_herm", "nan": "bad_nan", "shape": "bad_shape"}[setup]
+        sys.modules.pop(module, None)
+        (tmp / f"{module}.py").write_text(user_module(setup, module))
+    elif setup == "mkdir":
+        (tmp / "adir").mkdir()
+    elif setup == "file":
+        (tmp / "afile").write_text("")
+    elif setup == "other-checkpoint":
+        _checkpoint_of_other_config(tmp)
+    return config
+
+
+@pytest.mark.parametrize("name, text, extra, setup, expected", CASES, ids=[c[0] for c in CASES])
+def test_bad_input(tmp_path, capsys, name, text, extra, setup, expected):
+    config = _prepare(tmp_path, text, setup)
+    before = set(p.name for p in tmp_path.rglob("*"))
+    args = ["run", str(config), "-o", str(tmp_path / "out.nc")] + [a.format(tmp=tmp_path) for a in extra]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith("error: "), err
+    assert expected in lines[0], err
+    assert "Traceback" not in err
+    after = set(p.name for p in tmp_path.rglob("*"))
+    assert after == before, f"files created: {after - before}"
+
+
+def test_enough_kinds_of_bad_input():
+    assert len(CASES) >= 20
+
+
+def test_unwritable_directory(tmp_path, capsys):
+    if os.geteuid() == 0:
+        pytest.skip("root may write anywhere")
+    (tmp_path / "config.toml").write_text(good())
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o555)
+    try:
+        assert main(["run", str(tmp_path / "config.toml"), "-o", str(locked / "out.nc")]) == 2
+    finally:
+        locked.chmod(0o755)
+    assert "not writable" in capsys.readouterr().err
+    assert not any(locked.iterdir())
+
+
+def test_subprocess_exit_status_and_traceback(tmp_path):
+    """End to end: exit status 2, one line; with --traceback the trace is shown."""
+    config = tmp_path / "config.toml"
+    config.write_text(good(dt=-1))
+    cmd = [sys.executable, "-m", "ehrenspeed.cli.main"]
+    out = subprocess.run(cmd + ["run", str(config)], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 2
+    assert out.stderr.strip() == f"error: {config}: key 'run.dt' must be positive, got -1"
+    assert out.stdout == ""
+    out = subprocess.run(cmd + ["--traceback", "run", str(config)], capture_output=True, text=True, timeout=120)
+    assert out.returncode != 0
+    assert "Traceback" in out.stderr and "InputError" in out.stderr
+    assert not (tmp_path / "config.nc").exists()
+
+
+def test_nan_during_run_names_step_and_trajectory_and_keeps_checkpoint(tmp_path, capsys):
+    """A potential that is fine where the run starts but NaN further on."""
+    (tmp_path / "cliff.py").write_text(textwrap.dedent("""
+        import numpy as np
+        import ehrenspeed as es
+
+        def potential(q):
+            x = q[:, 0]
+            v = np.zeros((len(x), 2, 2))
+            v[:, 0, 0] = np.where(x < 0.5, -0.01 * x, np.nan)   # pushes towards x > 0
+            v[:, 1, 1] = 0.01
+            v[:, 0, 1] = v[:, 1, 0] = 0.001
+            return v
+
+        def gradient(q):
+            g = np.zeros((len(q), 1, 2, 2))
+            g[:, 0, 0, 0] = np.where(q[:, 0] < 0.5, -0.01, np.nan)
+            return g
+
+        model = es.models.from_function(potential, 2, 1, 100.0, gradient=gradient,
+                                        hessian=lambda q: np.zeros((len(q), 1, 1, 2, 2)), name="cliff")
+        """))
+    sys.modules.pop("cliff", None)
+    (tmp_path / "config.toml").write_text(textwrap.dedent("""
+        [model]
+        python_model = "cliff:model"
+        [initial]
+        q0 = [-3.0]
+        p0 = [2.0]
+        width = [4.0]
+        [method]
+        name = "ehrenfest"
+        [run]
+        n_traj = 8
+        dt = 1.0
+        t_final = 400.0
+        checkpoint_every = 2
+        """))
+    assert main(["run", str(tmp_path / "config.toml")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1
+    assert "non-finite" in err and "at step" in err and "in trajectory" in err and "checkpoint is kept" in err
+    assert (tmp_path / "config.nc.checkpoint.npz").is_file()
+    assert not (tmp_path / "config.nc").exists()
+    arrays = np.load(tmp_path / "config.nc.checkpoint.npz")
+    assert np.all(np.isfinite(arrays["q"]))
