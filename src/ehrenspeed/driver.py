@@ -23,6 +23,7 @@ from .counting import CountingModel, scalar_cost
 from .errors import InputError, SimulationError
 from .models.base import Model
 from .observables import ENSEMBLE_OBSERVABLES, ensemble_means, per_trajectory
+from .parallel import as_comm, block
 from .potentials import as_method
 from .propagators import as_integrator
 from .results import make_dataset
@@ -70,8 +71,9 @@ class TrajectoryRun:
                  dt: float = 1.0, t_final: float = 1.0, output_every: int | None = 1,
                  output_times=None, seed=None, integrator="strang", save_trajectories: bool = False,
                  chunk_size: int | None = None, validate: bool = True,
-                 energy_drift_warning: float | None = None):
+                 energy_drift_warning: float | None = None, comm=None):
         _check_model(model)
+        self.comm = as_comm(comm)
         self.model = model
         self.method = as_method(method)
         self.integrator = as_integrator(integrator)
@@ -80,7 +82,11 @@ class TrajectoryRun:
             raise InputError(f"chunk_size must be a positive integer, got {chunk_size!r}")
         self.chunk_size = chunk_size
         self.seed = seed
+        # every rank draws the whole sample and keeps its block: the initial
+        # conditions do not depend on the number of ranks
         state = initial_state(model, initial, n_traj, seed)
+        self.n_traj_total = state.n_traj
+        self.block = block(state.n_traj, self.comm.rank, self.comm.size)
         self.times = make_output_times(self.dt, t_final, output_every, output_times, t_start=state.t)
         self.t_final = float(t_final)
         self.output_every = output_every
@@ -91,12 +97,19 @@ class TrajectoryRun:
             # one geometry is enough to catch a wrong contract, and an on-the-fly
             # model pays 2D^2 + 1 electronic-structure calls per finite-difference
             # Hessian; SPEED needs the Hessian, Ehrenfest only the gradient
-            validate_model(model, state.q[:1],
-                           derivatives=2 if self.method.name == "speed" else 1)
+            error = None
+            if self.comm.is_root:
+                try:
+                    validate_model(model, state.q[:1],
+                                   derivatives=2 if self.method.name == "speed" else 1)
+                except Exception as exc:  # all ranks must learn of it
+                    error = exc
+            self.comm.agree(error)
         self.counted = CountingModel(model)
         self.source = self.method.make_source(self.counted)
+        self.source.comm = self.comm
         self.inv_mass = 1.0 / np.asarray(model.mass, dtype=float)
-        self.state = state
+        self.state = state.take(self.block)
         self.n_steps = 0
         self.n_substeps = 0
         self.records: dict[str, list] = {name: [] for name in ENSEMBLE_OBSERVABLES}
@@ -118,17 +131,29 @@ class TrajectoryRun:
 
     # -- observables --------------------------------------------------------
     def record(self) -> None:
-        """Append the observables of the current state to the records."""
-        state, n = self.state, self.state.n_traj
+        """Append the observables of the current state to the records.
+
+        Per-trajectory values are computed where the trajectories live and
+        reduced on rank 0 over the gathered rows, in the global order, so
+        MPI runs give the one-process numbers.
+        """
+        state = self.state
         context = self.source.evaluate(state.q, for_observables=True)
-        chunk = self.chunk_size or n
-        pieces = []
-        for start in range(0, n, chunk):
-            part = state.take(slice(start, start + chunk))
-            v, _ = self.source.matrices(context, part.q, need_gradient=False)
-            pieces.append(per_trajectory(part, v, self.inv_mass))
-        parts = {key: np.concatenate([piece[key] for piece in pieces]) for key in pieces[0]}
-        for key, value in ensemble_means(state, parts).items():
+        parts = error = None
+        try:
+            parts = self._local_parts(state, context)
+        except Exception as exc:
+            if self.comm.size == 1:
+                raise
+            error = exc
+        self.comm.agree(error)
+        comm = self.comm
+        full = State(comm.gather_rows(state.q), comm.gather_rows(state.p), comm.gather_rows(state.c), state.t)
+        parts = {key: comm.gather_rows(value) for key, value in parts.items()}
+        self.next_output += 1
+        if not comm.is_root:
+            return
+        for key, value in ensemble_means(full, parts).items():
             self.records[key].append(value)
         energies = parts["total_energy"]
         if self.energy0 is None:
@@ -138,13 +163,23 @@ class TrajectoryRun:
         scale = np.maximum(np.abs(self.energy0), np.finfo(float).tiny)
         self.max_relative_energy_drift = max(self.max_relative_energy_drift, float((drift / scale).max()))
         self._check_drift()
-        norms = np.sum(state.populations, axis=1)
+        norms = np.sum(full.populations, axis=1)
         self.max_norm_error = max(self.max_norm_error, float(np.abs(norms - 1).max()))
         if self.save_trajectories:
-            self.trajectory_records["q"].append(state.q.copy())
-            self.trajectory_records["p"].append(state.p.copy())
-            self.trajectory_records["c"].append(state.c.copy())
-        self.next_output += 1
+            self.trajectory_records["q"].append(full.q.copy())
+            self.trajectory_records["p"].append(full.p.copy())
+            self.trajectory_records["c"].append(full.c.copy())
+
+    def _local_parts(self, state: State, context) -> dict[str, np.ndarray]:
+        """Per-trajectory observables of this process's trajectories, in chunks."""
+        n = state.n_traj
+        chunk = self.chunk_size or max(n, 1)
+        pieces = []
+        for start in range(0, n, chunk):
+            part = state.take(slice(start, start + chunk))
+            v, _ = self.source.matrices(context, part.q, need_gradient=False)
+            pieces.append(per_trajectory(part, v, self.inv_mass))
+        return {key: np.concatenate([piece[key] for piece in pieces]) for key in pieces[0]}
 
     # -- propagation --------------------------------------------------------
     @property
@@ -201,10 +236,12 @@ class TrajectoryRun:
     def _check_finite(self) -> None:
         s = self.state
         good = np.isfinite(s.p).all(axis=1) & np.isfinite(s.c).all(axis=1) & np.isfinite(s.q).all(axis=1)
+        error = None
         if not good.all():
-            j = int(np.argmin(good))
-            raise SimulationError(f"non-finite position, momentum or coefficient at step {self.n_steps} "
-                                  f"(t = {s.t:.6g} a.u.) in trajectory {j}")
+            j = self.block.start + int(np.argmin(good))
+            error = SimulationError(f"non-finite position, momentum or coefficient at step {self.n_steps} "
+                                    f"(t = {s.t:.6g} a.u.) in trajectory {j}")
+        self.comm.agree(error)
 
     def total_steps(self) -> int:
         """Number of integrator steps of the whole run (for progress bars)."""
@@ -226,7 +263,9 @@ class TrajectoryRun:
         step counters, so that :meth:`restore` continues bit for bit.
         """
         s = self.state
-        arrays = {"q": s.q, "p": s.p, "c": s.c, "energy0": self.energy0}
+        comm = self.comm
+        arrays = {"q": comm.gather_rows(s.q), "p": comm.gather_rows(s.p), "c": comm.gather_rows(s.c),
+                  "energy0": self.energy0}
         for name, rows in self.records.items():
             arrays[f"record/{name}"] = np.array(rows)
         if self.save_trajectories:
@@ -261,8 +300,9 @@ class TrajectoryRun:
         """Continue from :meth:`checkpoint_state` output (inverse of it)."""
         if meta.get("config_hash") != self.config_hash():
             raise InputError("the checkpoint was written for a different configuration")
-        self.state = State(np.array(arrays["q"]), np.array(arrays["p"]), np.array(arrays["c"]),
-                           float(meta["t"]))
+        mine = self.block  # the checkpoint holds every trajectory; keep this rank's
+        self.state = State(np.array(arrays["q"][mine]), np.array(arrays["p"][mine]),
+                           np.array(arrays["c"][mine]), float(meta["t"]))
         self.energy0 = np.array(arrays["energy0"])
         n_records = int(meta["n_records"])
         self.records = {name: list(arrays[f"record/{name}"]) if n_records else []
@@ -285,9 +325,11 @@ class TrajectoryRun:
         self.wall_time = float(meta["wall_time"])
 
     def save_checkpoint(self, path: str | os.PathLike) -> Path:
-        """Write :meth:`checkpoint_state` to ``path`` atomically."""
+        """Write :meth:`checkpoint_state` to ``path`` atomically (rank 0 writes)."""
         arrays, meta = self.checkpoint_state()
-        return save_checkpoint(path, arrays, meta)
+        if self.comm.is_root:
+            save_checkpoint(path, arrays, meta)
+        return Path(path)
 
     @classmethod
     def from_checkpoint(cls, path: str | os.PathLike, *args, **kwargs) -> "TrajectoryRun":
@@ -307,20 +349,31 @@ class TrajectoryRun:
     def config(self) -> dict[str, Any]:
         """JSON-ready description of the run (stored in the result)."""
         init = (self.initial.to_dict() if isinstance(self.initial, Wavepacket)
-                else {"explicit_state": True, "n_traj": self.state.n_traj})
+                else {"explicit_state": True, "n_traj": self.n_traj_total})
         try:
             params = self.model.parameters()
         except AttributeError:
             params = {}
         return {"model": {"name": getattr(self.model, "name", "user"), "parameters": params},
                 "initial": init, "method": self.method.describe(), "integrator": self.integrator.name,
-                "n_traj": self.state.n_traj, "dt": self.dt, "t_final": self.t_final,
+                "n_traj": self.n_traj_total, "dt": self.dt, "t_final": self.t_final,
                 "output_every": self.output_every, "output_times": self.times.tolist(),
                 "seed": self.seed if isinstance(self.seed, (int, type(None))) else str(self.seed),
                 "chunk_size": self.chunk_size}
 
     def finish(self):
-        """The result as an :class:`xarray.Dataset` (API.md layout)."""
+        """The result as an :class:`xarray.Dataset` (API.md layout); None on ranks other than 0.
+
+        Evaluation counts: Ehrenfest's are summed over the ranks (each
+        evaluated its own trajectories); SPEED's evaluations at the mean are
+        made by all ranks together, so they are counted once.
+        """
+        counts = self.counted.counter.as_dict()
+        if self.method.name == "ehrenfest":
+            counts = self.comm.sum_counts(counts)
+        statistics = self.source.statistics()
+        if not self.comm.is_root:
+            return None
         data = {name: (dims, np.array(self.records[name])) for name, dims in ENSEMBLE_OBSERVABLES.items()}
         if self.save_trajectories:
             data["trajectory_position"] = (("time", "trajectory", "dof"), np.array(self.trajectory_records["q"]))
@@ -328,15 +381,15 @@ class TrajectoryRun:
             data["trajectory_coefficients"] = (("time", "trajectory", "state"),
                                                np.array(self.trajectory_records["c"]))
         m = self.model
-        counter = self.counted.counter
-        n = self.state.n_traj
+        n = self.n_traj_total
         attrs = {
             "method": self.method.name, "model": getattr(m, "name", "user"), "n_traj": n,
             "dt": self.dt, "seed": self.seed if isinstance(self.seed, int) else "",
             "integrator": self.integrator.name, "integrator_order": self.integrator.order,
             "n_steps": self.n_steps, "potential_substeps": self.n_substeps,
-            "potential_evaluations": counter.potential, "gradient_evaluations": counter.gradient,
-            "hessian_evaluations": counter.hessian, "scalar_evaluations": counter.scalars,
+            "potential_evaluations": counts["potential"], "gradient_evaluations": counts["gradient"],
+            "hessian_evaluations": counts["hessian"], "scalar_evaluations": counts["scalars"],
+            "mpi_ranks": self.comm.size,
             "scalar_cost_ehrenfest": self.n_substeps * scalar_cost("ehrenfest", n, m.n_states, m.n_dof),
             "scalar_cost_speed": self.n_substeps * scalar_cost("speed", n, m.n_states, m.n_dof),
             "wall_time_s": self.wall_time, "max_energy_drift": self.max_energy_drift,
@@ -345,7 +398,7 @@ class TrajectoryRun:
             "ehrenspeed_version": __version__,
             "config": self.config(),
         }
-        attrs.update(self.source.statistics())
+        attrs.update(statistics)
         return make_dataset(self.times, data, attrs,
                             coords={"state": np.arange(m.n_states), "dof": np.arange(m.n_dof)})
 
@@ -355,7 +408,7 @@ def run(model: Model, initial, method="ehrenfest", n_traj: int | None = None, dt
         integrator="strang", save_trajectories: bool = False, chunk_size: int | None = None,
         progress: bool = False, validate: bool = True, checkpoint_every: int | None = None,
         checkpoint_path: str | os.PathLike | None = None, resume: bool = False,
-        energy_drift_warning: float | None = None):
+        energy_drift_warning: float | None = None, comm=None):
     """Propagate a trajectory ensemble with Ehrenfest or SPEED dynamics.
 
     Parameters
@@ -406,6 +459,12 @@ def run(model: Model, initial, method="ehrenfest", n_traj: int | None = None, dt
     energy_drift_warning : float, optional
         Warn (:class:`EnergyDriftWarning`, once) when the ensemble's mean
         total energy moves more than this from its initial value, hartree.
+    comm : mpi4py communicator, optional
+        Run on the ranks of ``comm`` (e.g. ``MPI.COMM_WORLD`` under
+        ``mpiexec``): trajectories are split into blocks, SPEED's mean and
+        all observables are formed from the gathered rows, and the result
+        is bit-identical to a one-process run (docs/hpc.md). Rank 0 returns
+        the dataset and writes checkpoints; the other ranks return None.
 
     Returns
     -------
@@ -425,7 +484,7 @@ def run(model: Model, initial, method="ehrenfest", n_traj: int | None = None, dt
     if (checkpoint_every is not None or resume) and checkpoint_path is None:
         raise InputError("checkpoint_every and resume need a checkpoint_path")
     args = (model, initial, method, n_traj, dt, t_final, output_every, output_times, seed, integrator,
-            save_trajectories, chunk_size, validate, energy_drift_warning)
+            save_trajectories, chunk_size, validate, energy_drift_warning, comm)
     if resume:
         sim = TrajectoryRun.from_checkpoint(checkpoint_path, *args)
     else:
@@ -438,7 +497,7 @@ def run(model: Model, initial, method="ehrenfest", n_traj: int | None = None, dt
                 run.save_checkpoint(checkpoint_path)
 
     bar = None
-    if progress:
+    if progress and sim.comm.is_root:
         import sys
 
         from tqdm import tqdm

@@ -23,7 +23,8 @@ so the driver has one code path.
 
 from __future__ import annotations
 
-from typing import Any
+import contextlib
+from typing import Any, Callable, Iterable
 
 import numpy as np
 
@@ -55,6 +56,10 @@ class SerialComm:
 
     def barrier(self) -> None:
         pass
+
+    def sum_counts(self, counts: dict[str, int]) -> dict[str, int]:
+        """Element-wise sum of integer counters over all ranks."""
+        return dict(counts)
 
 
 class MPIComm(SerialComm):
@@ -96,6 +101,10 @@ class MPIComm(SerialComm):
     def barrier(self):
         self.comm.Barrier()
 
+    def sum_counts(self, counts):
+        every = self.comm.allgather(dict(counts))
+        return {key: int(sum(c[key] for c in every)) for key in counts}
+
 
 def _error_classes() -> dict[str, type]:
     from . import errors
@@ -115,8 +124,105 @@ def as_comm(comm=None) -> SerialComm:
     return MPIComm(comm)
 
 
+#: environment variables set by the usual MPI launchers (MPICH/hydra, Open MPI, PMIx)
+_LAUNCHER_VARIABLES = ("PMI_SIZE", "OMPI_COMM_WORLD_SIZE", "PMIX_RANK", "MPI_LOCALNRANKS")
+
+
+def mpi_world():
+    """``MPI.COMM_WORLD`` when started by an MPI launcher with several ranks, else None.
+
+    mpi4py is imported only under a launcher, so a plain run never
+    initialises MPI.
+    """
+    import os
+
+    if not any(name in os.environ for name in _LAUNCHER_VARIABLES):
+        return None
+    try:
+        from mpi4py import MPI
+    except ImportError:
+        raise EhrenspeedError("started under an MPI launcher but mpi4py is not installed; "
+                              "pip install 'ehrenspeed[mpi]'") from None
+    return MPI.COMM_WORLD if MPI.COMM_WORLD.Get_size() > 1 else None
+
+
+def is_distributed() -> bool:
+    """True inside an initialised MPI run of several ranks."""
+    import sys
+
+    mpi = sys.modules.get("mpi4py.MPI")
+    return bool(mpi is not None and mpi.Is_initialized() and not mpi.Is_finalized()
+                and mpi.COMM_WORLD.Get_size() > 1)
+
+
+def abort_world(code: int) -> None:
+    """End every rank of an MPI run now (no-op outside MPI).
+
+    Called by the command line after an error escaped on this rank: the
+    other ranks may be waiting in a collective call and would never return.
+    """
+    import sys
+
+    if is_distributed():
+        sys.stdout.flush()
+        sys.stderr.flush()
+        sys.modules["mpi4py.MPI"].COMM_WORLD.Abort(code)
+
+
 def block(n: int, rank: int, size: int) -> slice:
     """Contiguous block of ``n`` items owned by ``rank`` of ``size`` (sizes differ by <= 1)."""
     base, extra = divmod(n, size)
     start = rank * base + min(rank, extra)
     return slice(start, start + base + (rank < extra))
+
+
+# -- distributing the single points of one collective evaluation --------------
+
+_collective: list[SerialComm] = []
+
+
+@contextlib.contextmanager
+def collective(comm: SerialComm):
+    """Mark a section that every rank enters with the same arguments.
+
+    Inside it, an :class:`MPIExecutor` spreads the items of a ``map`` over
+    the ranks (SPEED's one evaluation at the mean and its finite-difference
+    displacements); outside it, each rank maps its own items alone (an
+    Ehrenfest shard's trajectories differ from rank to rank).
+    """
+    _collective.append(comm)
+    try:
+        yield
+    finally:
+        _collective.pop()
+
+
+class MPIExecutor:
+    """An ordered ``map`` whose items are dealt round-robin over the MPI ranks.
+
+    Plug it into an on-the-fly model (``from_single_point(..., executor=MPIExecutor())``):
+    within a :func:`collective` section (SPEED's evaluation at the ensemble
+    mean) rank r computes items r, r + K, r + 2K, ... and all ranks receive
+    all results in the original order; elsewhere it maps serially. The
+    results do not depend on the number of ranks.
+    """
+
+    def map(self, fn: Callable, iterable: Iterable, chunksize: int = 1):
+        items = list(iterable)
+        comm = _collective[-1] if _collective else None
+        if comm is None or comm.size == 1:
+            return [fn(item) for item in items]
+        mine, error = {}, None
+        try:
+            for index in range(comm.rank, len(items), comm.size):
+                mine[index] = fn(items[index])
+        except Exception as exc:  # every rank must reach the exchange below
+            error = exc
+        comm.agree(error)
+        merged: dict[int, Any] = {}
+        for part in comm.comm.allgather(mine):
+            merged.update(part)
+        return [merged[i] for i in range(len(items))]
+
+    def shutdown(self, wait: bool = True) -> None:
+        pass

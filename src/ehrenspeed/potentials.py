@@ -35,6 +35,7 @@ from typing import Any
 import numpy as np
 
 from .errors import InputError
+from .parallel import SerialComm, collective
 
 
 @dataclass(frozen=True)
@@ -123,7 +124,14 @@ def as_method(method) -> Ehrenfest | SPEED:
 
 
 class PerTrajectorySource:
-    """Ehrenfest: the model at each trajectory's position."""
+    """Ehrenfest: the model at each trajectory's position.
+
+    On MPI ranks each rank evaluates the model for its own block of
+    trajectories only.
+    """
+
+    #: the run's communicator (set by the driver for MPI runs)
+    comm = SerialComm()
 
     def __init__(self, model):
         self.model = model
@@ -165,7 +173,15 @@ class TaylorSource:
 
     Holds the run's Hessian cache and the policy's counters; they are part
     of a checkpoint (:meth:`get_state`).
+
+    On MPI ranks the positions are all-gathered, so every rank forms the
+    same mean in the same order as a one-process run; the evaluation at the
+    mean is entered by all ranks together (an on-the-fly model with an
+    :class:`ehrenspeed.parallel.MPIExecutor` spreads its single points over
+    them) and rank 0's result is broadcast.
     """
+
+    comm = SerialComm()
 
     def __init__(self, model, method: SPEED):
         self.model = model
@@ -192,15 +208,38 @@ class TaylorSource:
             return error > m.adaptive_tol
         return self.n_evaluations % m.hessian_every == 0
 
-    def evaluate(self, q_all: np.ndarray, for_observables: bool = False) -> TaylorData:
-        """V, G (and H as the policy says) at the mean of ``q_all`` (N, D).
+    def evaluate(self, q: np.ndarray, for_observables: bool = False) -> TaylorData:
+        """V, G (and H as the policy says) at the ensemble mean.
 
-        With ``for_observables`` the Taylor surface at the current mean is
-        built from the cached Hessian (computed only if there is none yet),
-        and the policy's counters are left alone: recording observables must
-        not change the dynamics.
+        Parameters
+        ----------
+        q : ndarray, shape (n, D)
+            This process's positions (all N in a one-process run).
+        for_observables : bool
+            Build the Taylor surface at the current mean from the cached
+            Hessian (computed only if there is none yet) and leave the
+            policy's counters alone: recording observables must not change
+            the dynamics.
         """
-        qbar = q_all.mean(axis=0)
+        comm = self.comm
+        qbar = comm.allgather_rows(q).mean(axis=0)
+        if comm.size == 1:
+            return self._evaluate_at(qbar, for_observables)
+        data = error = None
+        try:
+            with collective(comm):
+                data = self._evaluate_at(qbar, for_observables)
+        except Exception as exc:  # every rank must reach the agreement
+            error = exc
+        comm.agree(error)
+        # one answer for all ranks, even if their arithmetic differed in the last bit
+        data = comm.bcast(data)
+        self.hessian = data.h
+        if not for_observables or self.last is None:
+            self.last = data
+        return data
+
+    def _evaluate_at(self, qbar: np.ndarray, for_observables: bool) -> TaylorData:
         point = qbar[None, :]
         v = self.model.potential(point)[0]
         g = self.model.gradient(point)[0]

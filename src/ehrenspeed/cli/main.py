@@ -47,10 +47,29 @@ def cli(ctx, traceback):
 
 def main(argv=None) -> int:
     """Entry point of the console script; returns the exit status."""
-    from ..errors import EhrenspeedError
-
     args = list(sys.argv[1:] if argv is None else argv)
     show_traceback = "--traceback" in args
+    try:
+        status = _dispatch(args, show_traceback)
+    except BaseException:
+        from ..parallel import abort_world, is_distributed
+
+        if is_distributed():
+            import traceback
+
+            traceback.print_exc()
+            abort_world(1)
+        raise
+    if status not in (0, None):
+        from ..parallel import abort_world
+
+        abort_world(status)  # under mpiexec: do not leave the other ranks waiting
+    return status
+
+
+def _dispatch(args, show_traceback: bool) -> int:
+    from ..errors import EhrenspeedError
+
     try:
         cli.main(args=args, prog_name="ehrenspeed", standalone_mode=False)
     except click.exceptions.Abort:

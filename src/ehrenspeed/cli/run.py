@@ -49,10 +49,17 @@ def command(config: Path, output: Path | None, resume: bool, quiet: bool) -> Non
     prepared = cfg.build()
     show_progress = not quiet
 
+    from ..parallel import mpi_world
+
+    # under mpiexec the trajectories are shared among the ranks; rank 0 alone
+    # gets the result and writes the file
+    comm = None if exact else mpi_world()
     with warnings.catch_warnings():
         warnings.simplefilter("always")
         warnings.showwarning = _one_line_warning
-        result = _execute(cfg, prepared, checkpoint, resume, show_progress)
+        result = _execute(cfg, prepared, checkpoint, resume, show_progress, comm)
+    if result is None:
+        return
 
     from ..results import save
 
@@ -67,7 +74,7 @@ def command(config: Path, output: Path | None, resume: bool, quiet: bool) -> Non
                    f"{float(result.attrs.get('wall_time_s', 0.0)):.3g} s)", err=True)
 
 
-def _execute(cfg, prepared, checkpoint: Path | None, resume: bool, show_progress: bool):
+def _execute(cfg, prepared, checkpoint: Path | None, resume: bool, show_progress: bool, comm=None):
     """The library call the configuration describes."""
     kwargs = cfg.run_kwargs()
     if cfg.method.name == "exact":
@@ -88,7 +95,7 @@ def _execute(cfg, prepared, checkpoint: Path | None, resume: bool, show_progress
     use_checkpoint = resume or cfg.run.checkpoint_every is not None
     return run(prepared.model, prepared.wavepacket, prepared.method, progress=show_progress,
                checkpoint_every=cfg.run.checkpoint_every,
-               checkpoint_path=checkpoint if use_checkpoint else None, resume=resume, **kwargs)
+               checkpoint_path=checkpoint if use_checkpoint else None, resume=resume, comm=comm, **kwargs)
 
 
 def check_writable(path: Path, what: str) -> None:

@@ -43,6 +43,7 @@ class _Tully(Model):
     #: defaults of :meth:`initial_wavepacket`
     _default_k0 = 15.0
     _default_x0 = -10.0
+    _default_state = 0
 
     def _elements(self, x, order=2):
         """(V11, V22, V12) and their derivatives up to ``order``, each (N,).
@@ -71,7 +72,7 @@ class _Tully(Model):
         return two_state(*self._elements(x, 2)[2])[:, None, None]
 
     def initial_wavepacket(self, k0: float | None = None, x0: float | None = None,
-                           sigma: float | None = None, state=0) -> Wavepacket:
+                           sigma: float | None = None, state=None) -> Wavepacket:
         """Incoming Gaussian wavepacket from the left.
 
         psi(x) ~ exp(-(x - x0)^2 / (2 sigma^2) + i k0 (x - x0)), i.e. width
@@ -92,8 +93,11 @@ class _Tully(Model):
             Some authors write the Gaussian as exp(-(x - x0)^2 / sigma^2);
             pass ``sigma / sqrt(2)`` here to reproduce that convention.
         state : int or array_like
-            Initial diabatic state; [default] 0.
+            Initial diabatic state; [default] the lower adiabatic state far
+            to the left, as in Tully's paper: diabat 0 for the simple and
+            dual models, diabat 1 for the extended-coupling model.
         """
+        state = self._default_state if state is None else state
         k0 = self._default_k0 if k0 is None else float(k0)
         x0 = self._default_x0 if x0 is None else float(x0)
         return _tully_wavepacket(k0, x0, sigma, state)
@@ -243,6 +247,7 @@ class TullyExtended(_Tully):
     second_derivative_jumps = ((0, 0.0),)
     _default_k0 = 10.0
     _default_x0 = -15.0
+    _default_state = 1  # V11 = +A > V22 = -A: the lower state on the left is diabat 1
 
     def __init__(self, a=6e-4, b=0.10, c=0.90, mass=2000.0):
         self._record_parameters(locals())

@@ -230,8 +230,26 @@ class Splitting:
 
 
 def _potential_all(q, p, c, source, tau, chunk_size, backend=None):
-    """Potential substep for the whole ensemble, chunked to bound memory."""
+    """Potential substep for the whole ensemble, chunked to bound memory.
+
+    On MPI ranks (``source.comm``) a failure in one rank's own trajectories
+    (a user potential raising) is announced to every rank before anyone
+    enters the next collective call, so the run ends instead of hanging.
+    """
     context = source.evaluate(q)
+    comm = source.comm
+    if comm.size == 1:
+        return _local_substep(q, p, c, source, context, tau, chunk_size, backend)
+    error = result = None
+    try:
+        result = _local_substep(q, p, c, source, context, tau, chunk_size, backend)
+    except Exception as exc:  # reported collectively just below
+        error = exc
+    comm.agree(error)
+    return result
+
+
+def _local_substep(q, p, c, source, context, tau, chunk_size, backend):
     n = q.shape[0]
     if chunk_size is None or chunk_size >= n:
         v, dv = source.matrices(context, q)

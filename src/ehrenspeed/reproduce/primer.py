@@ -211,8 +211,9 @@ def failures(out: Output) -> tuple[dict, dict]:
     # charge smearing: Tully's simple avoided crossing, one trajectory
     model = TullySimple()
     wp = model.initial_wavepacket(k0=15.0)
-    common = dict(dt=2.0, t_final=2400.0 if quick else 2800.0, output_every=50)
-    grid = Grid([-40.0], [60.0], [1024])
+    # long enough for the two branches (speeds differ by 1.5e-3 bohr/a.u.) to part
+    common = dict(dt=2.0, t_final=7000.0, output_every=50)
+    grid = Grid([-40.0], [100.0], [2048])
     ex = run_exact(model, wp, grid, **common)
     one = run_trajectories(model, centre_state(model, wp), "ehrenfest", save_trajectories=True, **common)
     data["smearing"] = {"exact": ex, "single": one}

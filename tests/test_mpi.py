@@ -1,0 +1,47 @@
+"""Distributed runs (mpiexec -n 2) give the one-process result; a failing rank ends the run.
+
+Skipped when mpi4py or mpiexec is not installed (``pip install ".[mpi]"``).
+"""
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import ehrenspeed as es
+
+pytest.importorskip("mpi4py")
+MPIEXEC = shutil.which("mpiexec")
+pytestmark = pytest.mark.skipif(MPIEXEC is None, reason="no mpiexec")
+SCRIPT = Path(__file__).parent / "mpi" / "compare_ranks.py"
+
+
+def _mpirun(*args, timeout=120):
+    return subprocess.run([MPIEXEC, "-n", "2", sys.executable, str(SCRIPT), *args],
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def test_two_ranks_equal_one_process(tmp_path):
+    proc = _mpirun(str(tmp_path))
+    assert proc.returncode == 0, proc.stderr
+    model = es.models.Pyrazine3()
+    for method in ("ehrenfest", "speed"):
+        distributed = es.load(tmp_path / f"{method}.nc")
+        serial = es.run(model, model.initial_wavepacket(), method, n_traj=29, dt=4.0, t_final=200.0,
+                        output_every=10, seed=4, save_trajectories=True)
+        # bit for bit: the mean and every reduction run over the gathered rows
+        for name in ("population", "adiabatic_population", "position", "momentum", "potential_energy",
+                     "total_energy", "trajectory_position", "trajectory_momentum"):
+            assert np.array_equal(distributed[name].values, serial[name].values), (method, name)
+        assert distributed.attrs["mpi_ranks"] == 2
+        for count in ("potential_evaluations", "gradient_evaluations", "hessian_evaluations"):
+            assert distributed.attrs[count] == serial.attrs[count], (method, count)
+
+
+def test_failing_rank_ends_the_run(tmp_path):
+    proc = _mpirun(str(tmp_path), "fail", timeout=60)   # a hang would hit the timeout
+    assert proc.returncode != 0
+    assert proc.stdout.count("electronic structure failed to converge") == 2, proc.stdout + proc.stderr
