@@ -49,6 +49,14 @@ class Retinal(Model):
     lam : float
         Interstate coupling lambda, 0.19; 0 switches the coupling off (the
         supplement's Fig. S4 case).
+    phi_start : float, radian
+        Start of the 2 pi interval phi is wrapped into; [default] -pi/2
+        (MODELS.md: [-pi/2, 3pi/2), cis and trans both inside). Irrelevant
+        for Ehrenfest and exact dynamics; for SPEED it decides which angles
+        enter the plain arithmetic mean. With ``-pi`` the interval is
+        centred on the cis start, a swarm spreading to +phi and -phi keeps
+        its mean at cis by symmetry, and SPEED fails as the paper reports
+        (docs/reproductions.md compares both choices).
 
     Attributes
     ----------
@@ -65,7 +73,7 @@ class Retinal(Model):
     max_degree = None
 
     def __init__(self, inverse_mass_ev=4.84e-4, e1=2.48, w0=3.6, w1=1.09, omega=0.19,
-                 kappa=0.10, lam=0.19):
+                 kappa=0.10, lam=0.19, phi_start=-0.5 * np.pi):
         self._record_parameters(locals())
         if not (inverse_mass_ev > 0 and omega > 0):
             raise InputError("inverse_mass_ev and omega must be positive")
@@ -73,7 +81,10 @@ class Retinal(Model):
         self.e1, self.w0, self.w1 = float(e1) * EV, float(w0) * EV, float(w1) * EV
         self.omega, self.kappa, self.lam = float(omega) * EV, float(kappa) * EV, float(lam) * EV
         self.mass = np.array([1.0 / self.inverse_mass, 1.0 / self.omega])
-        self.periods = np.array([[-0.5 * np.pi, 1.5 * np.pi], [np.nan, np.nan]])
+        # where the 2 pi interval of phi starts decides which angles are averaged
+        # in SPEED's plain arithmetic mean (SPEC section 3); the dynamics of a
+        # single trajectory does not depend on it
+        self.periods = np.array([[phi_start, phi_start + 2 * np.pi], [np.nan, np.nan]])
 
     def potential(self, q):
         q = as_positions(q, 2)

@@ -9,11 +9,14 @@ Wigner swarm of Ehrenfest trajectories and the same swarm with SPEED
 (lambda = 0, the supplement's Fig. S4 case).
 
 SPEED expands the potential around the plain mean of the wrapped angles
-(SPEC section 3); the swarm spreads symmetrically to +phi and -phi, so
-that mean stays at the cis geometry and every trajectory feels the
-excited diabat's cis curvature, an inverted parabola that accelerates it
-without bound. That is the paper's point: SPEED does not form the trans
-isomer, Ehrenfest does.
+(SPEC section 3). The trajectories here wrap phi into [-pi, pi), the
+interval centred on the cis start: the swarm spreads symmetrically to +phi
+and -phi, so that mean stays at the cis geometry and every trajectory
+feels the excited diabat's cis curvature, an inverted parabola that
+accelerates it. That is the paper's point: SPEED does not form the trans
+isomer as Ehrenfest does. (With the model's default interval [-pi/2,
+3pi/2) the trajectories leaving through -pi/2 reappear near 3pi/2 and drag
+the mean towards trans instead; docs/reproductions.md shows both.)
 
 Figures: ``retinal_density.png`` (density along phi against time, one
 panel per method and coupling), ``retinal_phase_space.png`` and
@@ -48,18 +51,22 @@ def settings(quick: bool) -> dict:
     return dict(n_traj=1024, t_final_fs=500.0, points=(384, 32), output_fs=2.5)
 
 
+#: where the trajectories' torsion interval starts: centred on the cis start
+PHI_START_TRAJECTORIES = -np.pi
+
+
 def trans_fraction_exact(ds) -> np.ndarray:
-    """Probability with phi in [pi/2, 3 pi/2) (trans), from the grid's reduced density."""
+    """Probability with cos phi < 0 (trans half of the circle), from the grid's reduced density."""
     phi = ds["grid_0"].values
     dphi = phi[1] - phi[0]
-    mask = phi >= 0.5 * np.pi
+    mask = np.cos(phi) < 0
     return ds["density_0"].values[:, mask].sum(axis=1) * dphi
 
 
 def trans_fraction_trajectories(ds) -> np.ndarray:
-    """Fraction of trajectories with wrapped phi in [pi/2, 3 pi/2) (trans)."""
+    """Fraction of trajectories with cos phi < 0 (trans half of the circle, any interval)."""
     phi = ds["trajectory_position"].values[:, :, 0]
-    return np.mean(phi >= 0.5 * np.pi, axis=1)
+    return np.mean(np.cos(phi) < 0, axis=1)
 
 
 def run_case(model, cfg: dict, out: Output) -> dict:
@@ -70,8 +77,11 @@ def run_case(model, cfg: dict, out: Output) -> dict:
     common = dict(dt=DT, t_final=t_final, output_every=every)
     grid = Grid.for_model(model, lower=[None, -6.0], upper=[None, 6.0], points=list(cfg["points"]))
     res = {"exact": run_exact(model, wp, grid, progress=out.progress, **common)}
+    params = model.parameters()
+    params["phi_start"] = PHI_START_TRAJECTORIES
+    swarm_model = Retinal(**params)
     for name, method in (("ehrenfest", "ehrenfest"), ("speed", SPEED())):
-        res[name] = run_trajectories(model, wp, method, n_traj=cfg["n_traj"], seed=out.seed,
+        res[name] = run_trajectories(swarm_model, wp, method, n_traj=cfg["n_traj"], seed=out.seed,
                                      integrator="yoshida4", save_trajectories=True,
                                      progress=out.progress, **common)
     return res
@@ -132,6 +142,15 @@ def _mean_abs_p(ds, i: int) -> float:
     return float(abs(ds["momentum"].values[i, 0]))
 
 
+def _display_wrapped(ds):
+    """The swarm's torsion re-wrapped into [-pi/2, 3pi/2) for pictures (cis and trans both whole)."""
+    shown = ds.copy()
+    phi = ds["trajectory_position"].values.copy()
+    phi[..., 0] = -0.5 * np.pi + np.mod(phi[..., 0] + 0.5 * np.pi, 2 * np.pi)
+    shown["trajectory_position"] = (ds["trajectory_position"].dims, phi)
+    return shown
+
+
 def _density_figure(plt, results, out, cfg) -> None:
     fig, axes = plt.subplots(2, 3, figsize=(13, 6.5), sharex=True, sharey=True, constrained_layout=True)
     edges = np.linspace(-0.5 * np.pi, 1.5 * np.pi, 97)
@@ -140,7 +159,7 @@ def _density_figure(plt, results, out, cfg) -> None:
         t_fs = ex["time"].values / FS
         panels = {"exact": (ex["grid_0"].values, ex["density_0"].values)}
         for name in ("ehrenfest", "speed"):
-            hist = density_histogram(res[name], 0, edges)
+            hist = density_histogram(_display_wrapped(res[name]), 0, edges)
             panels[name] = (hist["bin"].values, hist.values)
         vmax = np.percentile(panels["exact"][1], 99.5)
         for col, (name, (phi, dens)) in enumerate(panels.items()):
@@ -166,7 +185,7 @@ def _phase_space_figure(plt, res, out, case) -> None:
                              constrained_layout=True, squeeze=False)
     for row, name in enumerate(("ehrenfest", "speed")):
         ds = res[name]
-        phi = ds["trajectory_position"].values[:, :, 0]
+        phi = _display_wrapped(ds)["trajectory_position"].values[:, :, 0]
         p_phi = ds["trajectory_momentum"].values[:, :, 0]
         pop = np.abs(trajectory_coefficients(ds)[:, :, EXCITED]) ** 2
         for col, when in enumerate(times):
@@ -193,7 +212,7 @@ def _population_figure(plt, results, trans, excited, out) -> None:
             axes[1, col].plot(t_fs, trans[case][name], label=name, **STYLE[name])
         axes[0, col].set_title("coupling on" if case == "coupled" else "coupling off (lambda = 0)")
         axes[0, col].set_ylabel("excited-state population")
-        axes[1, col].set_ylabel(r"trans fraction ($\phi \geq \pi/2$)")
+        axes[1, col].set_ylabel(r"trans fraction ($\cos\phi < 0$)")
         axes[1, col].set_xlabel("time / fs")
         axes[0, col].set_ylim(-0.02, 1.02)
         axes[1, col].set_ylim(-0.02, 1.02)
