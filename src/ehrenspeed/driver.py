@@ -372,6 +372,11 @@ class TrajectoryRun:
         if self.method.name == "ehrenfest":
             counts = self.comm.sum_counts(counts)
         statistics = self.source.statistics()
+        if "electronic_structure_calls" in statistics and self.method.name == "ehrenfest":
+            # each rank computed the single points of its own trajectories (SPEED's
+            # collective evaluations are counted alike on every rank: count once)
+            statistics.update(self.comm.sum_counts(
+                {"electronic_structure_calls": statistics["electronic_structure_calls"]}))
         if not self.comm.is_root:
             return None
         data = {name: (dims, np.array(self.records[name])) for name, dims in ENSEMBLE_OBSERVABLES.items()}
