@@ -187,7 +187,7 @@ def cost_model() -> str:
     rows = []
     for label, make, n, steps, dt in (("Tully simple", es.models.TullySimple, 1000, 10, 1.0),
                                       ("Pyrazine3", es.models.Pyrazine3, 1024, 10, 4.0),
-                                      ("Chemisorption", es.models.Chemisorption, 16, 4, 10.0)):
+                                      ("Chemisorption", es.models.Chemisorption, 64, 4, 10.0)):
         model = make()
         for method in ("ehrenfest", "speed"):
             res = es.run(model, wavepacket(model), method, n_traj=n, dt=dt, t_final=steps * dt,

@@ -139,6 +139,7 @@ class RunConfig:
     checkpoint_every: int | None = None
     save_trajectories: bool = False
     energy_drift_warning: float = DEFAULT_DRIFT_WARNING
+    backend: str | None = None
 
 
 @dataclass(frozen=True)
@@ -250,7 +251,7 @@ class Config:
             del run["output_every"]
         if m.name != "exact":
             run.update(n_traj=r.n_traj, seed=r.seed, save_trajectories=r.save_trajectories)
-            for key in ("chunk_size", "checkpoint_every"):
+            for key in ("chunk_size", "checkpoint_every", "backend"):
                 if getattr(r, key) is not None:
                     run[key] = getattr(r, key)
         out: dict[str, Any] = {"model": model, "initial": initial, "method": method, "run": run}
@@ -367,7 +368,7 @@ class Config:
         if self.method.name != "exact":
             kwargs.update(n_traj=r.n_traj, seed=r.seed, chunk_size=r.chunk_size,
                           save_trajectories=r.save_trajectories,
-                          energy_drift_warning=r.energy_drift_warning)
+                          energy_drift_warning=r.energy_drift_warning, backend=r.backend)
         return kwargs
 
 
@@ -768,9 +769,10 @@ def _parse_run(t: _Table, method: str, source: str) -> RunConfig:
     chunk_size = t.integer("chunk_size", None, minimum=1)
     checkpoint_every = t.integer("checkpoint_every", None, minimum=1)
     save = t.boolean("save_trajectories", False)
+    backend = t.string("backend", None, choices=("auto", "numpy", "numba"))
     t.finish()
     return RunConfig(dt, t_final, n_traj, output_every, output_times, seed, integrator, chunk_size,
-                     checkpoint_every, save, drift)
+                     checkpoint_every, save, drift, backend)
 
 
 def _parse_grid(t: _Table, source: str) -> GridConfig:

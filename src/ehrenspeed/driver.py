@@ -71,8 +71,12 @@ class TrajectoryRun:
                  dt: float = 1.0, t_final: float = 1.0, output_every: int | None = 1,
                  output_times=None, seed=None, integrator="strang", save_trajectories: bool = False,
                  chunk_size: int | None = None, validate: bool = True,
-                 energy_drift_warning: float | None = None, comm=None):
+                 energy_drift_warning: float | None = None, comm=None, backend: str | None = None):
         _check_model(model)
+        from .propagators import BACKENDS
+        if backend is not None and backend not in BACKENDS:
+            raise InputError(f"unknown backend {backend!r}; use one of {', '.join(BACKENDS)}")
+        self.backend = backend
         self.comm = as_comm(comm)
         self.model = model
         self.method = as_method(method)
@@ -204,7 +208,7 @@ class TrajectoryRun:
         try:
             for tau in steps[self.interval_step:]:
                 self.state = self.integrator.step(self.state, tau, self.source, self.model,
-                                                  self.inv_mass, self.chunk_size)
+                                                  self.inv_mass, self.chunk_size, self.backend)
                 self.n_steps += 1
                 self.interval_step += 1
                 self.n_substeps += len(self.integrator.weights)
@@ -413,7 +417,7 @@ def run(model: Model, initial, method="ehrenfest", n_traj: int | None = None, dt
         integrator="strang", save_trajectories: bool = False, chunk_size: int | None = None,
         progress: bool = False, validate: bool = True, checkpoint_every: int | None = None,
         checkpoint_path: str | os.PathLike | None = None, resume: bool = False,
-        energy_drift_warning: float | None = None, comm=None):
+        energy_drift_warning: float | None = None, comm=None, backend: str | None = None):
     """Propagate a trajectory ensemble with Ehrenfest or SPEED dynamics.
 
     Parameters
@@ -470,6 +474,10 @@ def run(model: Model, initial, method="ehrenfest", n_traj: int | None = None, dt
         all observables are formed from the gathered rows, and the result
         is bit-identical to a one-process run (docs/hpc.md). Rank 0 returns
         the dataset and writes checkpoints; the other ranks return None.
+    backend : {"auto", "numba", "numpy"}, optional
+        Kernel of the potential substep: compiled (numba, when installed) or
+        the NumPy reference; they agree to round-off. Default: the
+        ``EHRENSPEED_BACKEND`` environment variable, else ``"auto"``.
 
     Returns
     -------
@@ -489,7 +497,7 @@ def run(model: Model, initial, method="ehrenfest", n_traj: int | None = None, dt
     if (checkpoint_every is not None or resume) and checkpoint_path is None:
         raise InputError("checkpoint_every and resume need a checkpoint_path")
     args = (model, initial, method, n_traj, dt, t_final, output_every, output_times, seed, integrator,
-            save_trajectories, chunk_size, validate, energy_drift_warning, comm)
+            save_trajectories, chunk_size, validate, energy_drift_warning, comm, backend)
     if resume:
         sim = TrajectoryRun.from_checkpoint(checkpoint_path, *args)
     else:
