@@ -118,11 +118,13 @@ name = "speed"
 [run]
 n_traj = 32
 dt = 2.0
-t_final = 600.0
-output_every = 7
+t_final = 10000.0
+output_every = 47
 seed = 4
 checkpoint_every = 5
 """
+# about 5 s of propagation: long enough to be killed mid-run even with the
+# compiled kernels, whose first checkpoint comes after a fraction of a second
 
 
 def test_sigkill_and_resume_bit_identical(tmp_path):

@@ -21,7 +21,8 @@ import ehrenspeed as es
 from ehrenspeed.errors import InputError, ModelError
 from ehrenspeed.grid import Grid, GridEdgeWarning, SplitOperator, initial_wavefunction, run_exact
 from ehrenspeed.grid import kernels
-from ehrenspeed.grid.operators import diagonalise_potential, kinetic_energy, potential_propagator
+from ehrenspeed.grid.operators import (diagonalise_potential, kinetic_energy, pack_symmetric,
+                                       potential_propagator)
 from ehrenspeed.models.base import Model
 from ehrenspeed.models.vibronic import VibronicCoupling
 from ehrenspeed.schedule import output_times
@@ -395,10 +396,13 @@ def test_mismatched_dimensions_and_bad_models():
 
 # -- kernels -----------------------------------------------------------------------------
 @pytest.mark.skipif(not kernels.HAVE_NUMBA, reason="numba not installed")
-def test_numba_and_numpy_kernels_agree():
-    model = TwoState(n_dof=2, phase=0.3)
+@pytest.mark.parametrize("phase", [0.0, 0.3])          # real V: packed symmetric propagator
+def test_numba_and_numpy_kernels_agree(phase):
+    model = TwoState(n_dof=2, phase=phase)
     wp = es.Wavepacket([-0.5, 0.0], [0.5, 0.2], [1.0, 1.0], 1)
     grid = Grid([-6, -6], [6, 6], [20, 18])
+    stepper = SplitOperator(grid, model.mass, diagonalise_potential(model, grid), 1.0, "strang", 1, True)
+    assert stepper.packed == (phase == 0.0)
     a = propagate(model, grid, wp, 1.0, 15, "yoshida4", use_numba=True)
     b = propagate(model, grid, wp, 1.0, 15, "yoshida4", use_numba=False)
     np.testing.assert_allclose(a, b, atol=1e-13)
@@ -419,6 +423,9 @@ def test_numba_and_numpy_kernels_agree():
     np.testing.assert_allclose(out, np.einsum("klp,lp->kp", prop, psi), atol=1e-13)
     threaded.apply_phase(out, phase)
     np.testing.assert_allclose(out, np.einsum("klp,lp->kp", prop, psi) * phase, atol=1e-13)
+    symmetric = prop + prop.transpose(1, 0, 2)
+    out = threaded.apply_matrix(pack_symmetric(symmetric), psi.copy())
+    np.testing.assert_allclose(out, np.einsum("klp,lp->kp", symmetric, psi), atol=1e-13)
     threaded.close()
 
 

@@ -150,6 +150,25 @@ def potential_propagator(pot: PotentialOnGrid, tau: float, out: np.ndarray | Non
     return out
 
 
+def pack_symmetric(prop: np.ndarray) -> np.ndarray:
+    """The upper triangle (k <= m, row-major) of complex symmetric matrices.
+
+    For real symmetric V the eigenvectors are real, so
+    exp(-i V tau) = U diag(exp(-i l tau)) U^T is complex *symmetric*: S(S+1)/2
+    entries per point determine it.
+
+    Parameters
+    ----------
+    prop : ndarray, shape (S, S, npts)
+
+    Returns
+    -------
+    ndarray, shape (S(S+1)/2, npts), C-contiguous
+    """
+    rows, cols = np.triu_indices(prop.shape[0])
+    return np.ascontiguousarray(prop[rows, cols])
+
+
 def apply_potential_eigenbasis(pot: PotentialOnGrid, psi: np.ndarray, tau: float) -> None:
     """psi <- exp(-i V tau) psi in place, through the eigenbasis, chunk by chunk.
 

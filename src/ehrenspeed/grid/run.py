@@ -237,7 +237,8 @@ def memory_estimate(n_states: int, grid: Grid, integrator: str = "strang", compl
     psi = complex_bytes * s * npts
     # observables: |psi|^2 is freed before the FFT copy is made
     work = psi + 8 * npts + Kernels.work_bytes(s, npts, use_numba)
-    props = SplitOperator.stored_propagators(integrator) * complex_bytes * s * s * npts
+    props = (SplitOperator.stored_propagators(integrator) * complex_bytes * npts
+             * SplitOperator.propagator_entries(s, complex_valued, use_numba))
     vectors = (complex_bytes if complex_valued else 8) * s * s * npts + 8 * s * npts
     phases = (3 + 8) * complex_bytes * npts + 8 * npts
     # one chunk of model matrices, their eigenvectors and einsum temporaries

@@ -19,7 +19,8 @@ T/2 V T V T/2): :meth:`SplitOperator.advance` merges them over a whole
 output interval. Each kinetic factor is a forward FFT, a phase product and
 an inverse FFT; each potential factor is an S x S matrix product at every
 point with the propagator precomputed for each substep length the time step
-uses.
+uses (for a real potential only its upper triangle: it is complex
+symmetric).
 """
 
 from __future__ import annotations
@@ -31,9 +32,9 @@ import scipy.fft
 
 from ..errors import InputError
 from .grid import Grid
-from .kernels import Kernels
+from .kernels import HAVE_NUMBA, Kernels
 from .operators import (PotentialOnGrid, apply_potential_eigenbasis, kinetic_energy, kinetic_phase,
-                        potential_propagator)
+                        pack_symmetric, potential_propagator)
 
 #: Triple-jump weights of the fourth-order composition.
 W1 = 1.0 / (2.0 - 2.0 ** (1.0 / 3.0))
@@ -99,11 +100,14 @@ class SplitOperator:
         self.tkin = kinetic_energy(grid, np.asarray(mass, dtype=float))
         # the regular substep lengths: keys are computed by the same arithmetic
         # as in sequence(), so the cached arrays are found by exact float lookup
+        # real V: exp(-i V tau) is complex symmetric, store its upper triangle
+        self.packed = self.kernels.use_numba and not np.iscomplexobj(potential.eigenvectors)
         self._propagators = {}
         for w in self.weights:
             tau = w * self.dt
             if tau not in self._propagators:
-                self._propagators[tau] = potential_propagator(potential, tau)
+                prop = potential_propagator(potential, tau)
+                self._propagators[tau] = pack_symmetric(prop) if self.packed else prop
         self._phases = {tau: kinetic_phase(self.tkin, tau)
                         for kind, tau in self.sequence([self.dt] * 3) if kind == "T"}
         self._extra_phases: OrderedDict[float, np.ndarray] = OrderedDict()
@@ -188,8 +192,15 @@ class SplitOperator:
 
     @staticmethod
     def stored_propagators(integrator: str) -> int:
-        """Number of (S, S, npts) propagators kept for ``integrator``."""
+        """Number of propagators kept for ``integrator`` (one per distinct substep)."""
         return len(set(COMPOSITIONS[check_integrator(integrator)]))
+
+    @staticmethod
+    def propagator_entries(n_states: int, complex_valued: bool, use_numba: bool | None) -> int:
+        """Complex numbers per grid point in one stored propagator."""
+        numba_on = HAVE_NUMBA if use_numba is None else bool(use_numba) and HAVE_NUMBA
+        packed = numba_on and not complex_valued
+        return n_states * (n_states + 1) // 2 if packed else n_states * n_states
 
 
 def _push_kinetic(seq: list, tau: float) -> None:
