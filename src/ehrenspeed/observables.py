@@ -16,18 +16,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from .results import STANDARD_VARIABLES
 from .sampling import State
 
-#: names and dimensions of the ensemble observables, in output order
-ENSEMBLE_OBSERVABLES = {
-    "population": ("time", "state"),
-    "adiabatic_population": ("time", "state"),
-    "position": ("time", "dof"),
-    "momentum": ("time", "dof"),
-    "potential_energy": ("time",),
-    "total_energy": ("time",),
-    "norm": ("time",),
-}
+#: names and dimensions of the ensemble observables, in output order (the
+#: variables every result has, whatever the method)
+ENSEMBLE_OBSERVABLES = STANDARD_VARIABLES
 
 
 def kinetic_energy(p: np.ndarray, inv_mass: np.ndarray) -> np.ndarray:

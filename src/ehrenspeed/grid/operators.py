@@ -120,7 +120,7 @@ def _check_matrices(v: np.ndarray, n: int, s: int) -> None:
         raise ModelError("model potential is not Hermitian on the grid")
 
 
-def potential_propagator(pot: PotentialOnGrid, tau: float, out: np.ndarray | None = None) -> np.ndarray:
+def potential_propagator(pot: PotentialOnGrid, tau: float, packed: bool = False) -> np.ndarray:
     """exp(-i V tau) at every grid point.
 
     P(x) = U(x) diag(exp(-i l(x) tau)) U(x)^H, built in chunks of points.
@@ -131,22 +131,28 @@ def potential_propagator(pot: PotentialOnGrid, tau: float, out: np.ndarray | Non
     tau : float
         Time, a.u. (any sign: the fourth-order composition has a negative
         substep).
-    out : ndarray, shape (S, S, npts), complex, optional
+    packed : bool
+        Return only the upper triangle (see :func:`pack_symmetric`); valid
+        when V is real, so that P is complex symmetric.
 
     Returns
     -------
-    ndarray, shape (S, S, npts), complex128
+    ndarray, shape (S, S, npts) or (S(S+1)/2, npts), complex128
         ``P[k, l, p]``, unitary in (k, l) at each point p.
     """
     s, npts = pot.n_states, pot.npts
-    if out is None:
-        out = np.empty((s, s, npts), dtype=complex)
+    rows, cols = np.triu_indices(s)
+    out = np.empty((rows.size, npts) if packed else (s, s, npts), dtype=complex)
     u = pot.eigenvectors
     step = chunk_points(s)
     for start in range(0, npts, step):
         sl = slice(start, min(start + step, npts))
         phase = np.exp(-1j * tau * pot.eigenvalues[:, sl])          # (S, M)
-        out[:, :, sl] = np.einsum("kjp,jp,ljp->klp", u[:, :, sl], phase, u[:, :, sl].conj())
+        chunk = np.einsum("kjp,jp,ljp->klp", u[:, :, sl], phase, u[:, :, sl].conj())
+        if packed:
+            out[:, sl] = chunk[rows, cols]
+        else:
+            out[:, :, sl] = chunk
     return out
 
 

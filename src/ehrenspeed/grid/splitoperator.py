@@ -34,7 +34,7 @@ from ..errors import InputError
 from .grid import Grid
 from .kernels import HAVE_NUMBA, Kernels
 from .operators import (PotentialOnGrid, apply_potential_eigenbasis, kinetic_energy, kinetic_phase,
-                        pack_symmetric, potential_propagator)
+                        potential_propagator)
 
 #: Triple-jump weights of the fourth-order composition.
 W1 = 1.0 / (2.0 - 2.0 ** (1.0 / 3.0))
@@ -98,16 +98,15 @@ class SplitOperator:
         self.dt = float(dt)
         self.kernels = Kernels(self.n_states, grid.size, use_numba, self.workers)
         self.tkin = kinetic_energy(grid, np.asarray(mass, dtype=float))
-        # the regular substep lengths: keys are computed by the same arithmetic
-        # as in sequence(), so the cached arrays are found by exact float lookup
         # real V: exp(-i V tau) is complex symmetric, store its upper triangle
         self.packed = self.kernels.use_numba and not np.iscomplexobj(potential.eigenvectors)
+        # the regular substep lengths: keys are computed by the same arithmetic
+        # as in sequence(), so the cached arrays are found by exact float lookup
         self._propagators = {}
         for w in self.weights:
             tau = w * self.dt
             if tau not in self._propagators:
-                prop = potential_propagator(potential, tau)
-                self._propagators[tau] = pack_symmetric(prop) if self.packed else prop
+                self._propagators[tau] = potential_propagator(potential, tau, packed=self.packed)
         self._phases = {tau: kinetic_phase(self.tkin, tau)
                         for kind, tau in self.sequence([self.dt] * 3) if kind == "T"}
         self._extra_phases: OrderedDict[float, np.ndarray] = OrderedDict()

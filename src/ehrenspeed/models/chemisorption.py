@@ -21,25 +21,59 @@ Where the numbers come from. [lit]: nine primary oscillators whose minima
 are 5 bohr apart, each duplicated into nearly identical states whose minima
 are shifted "very slightly", constant couplings. [default]: everything else
 -- the original values are in the supporting information of the two papers,
-which we could not read. Our choices: a hydrogen atom (M = 1836.15), a soft
-site frequency W = 0.0005 hartree (110 cm^-1; the oscillators then overlap
-strongly at 5 bohr spacing, so neighbouring diabats cross near 1.6 bohr
-from a minimum, about 6e-4 hartree above it), a staircase
-e_l = -l dE with dE = 0.002 hartree that pulls the atom across the surface
-over low barriers, copies shifted by delta = 0.01 bohr, a neighbouring-layer
-coupling c = 0.001 hartree and an in-layer coupling c_in = 0.0002 hartree.
-Note that the symmetric combinations of the J copies of two neighbouring
-layers are coupled by J c, which lowers the effective barriers further.
-These defaults are a starting point, to be tuned against the paper's
-qualitative findings (the atom travels; one Ehrenfest trajectory keeps
-oscillating in <V>; swarms damp like the exact result and move more slowly
-than one trajectory).
+which we could not read, so the numbers below are ours, chosen (and checked
+by runs, docs/reproductions.md) so that the dynamics shows what the SPEED
+paper reports: the atom travels several sites in the exact dynamics, all
+methods agree at first, one Ehrenfest trajectory keeps oscillating in <V>
+while the swarm and the exact result settle, swarms move more slowly.
 
-The second preset, ``"reversing"`` (:meth:`Chemisorption.reversing`), aims
-at the supplement's case where friction theory fails because the atom
-reverses direction: the staircase runs down for the first half of the
-layers and then up at twice the rate, so the atom is turned back inside the
-surface region. Its numbers are [default, to be tuned].
+Structure that decides the choices. All J copies of layer l couple to all
+copies of layer l + 1 with the same c, so (for delta = 0) only the
+symmetric ("bright") combination S_l of a layer couples to the next layer,
+with strength J c; the J - 1 other combinations are "dark" (they couple to
+nothing) and differ from S_l in energy by J c_in. The shift delta is what
+couples bright and dark states (matrix elements ~ M W^2 (x - x_l) delta):
+it is the door to the electronic quasi-continuum, i.e. the friction.
+
+* M = 1836.15 [default]: a hydrogen atom, the lightest adsorbate.
+* W = 0.001 hartree [default] (219 cm^-1, vibrational period 6280 a.u.):
+  stiff enough that the sites are distinct (diabatic crossing 2.2 bohr
+  from a minimum, ~4 mEh above it) and several periods fit in a 20000 a.u.
+  run; the previous 0.0005 gave one period per run.
+* dE = 0.002 hartree [default]: e_l = -l dE, a staircase down; every
+  adiabatic barrier lies dE below the previous one, so an atom that crosses
+  the first one can slide across the surface.
+* c = 0.0008 hartree [default]: bright coupling J c = 0.004 hartree. It
+  lowers the first adiabatic barrier to 1.45 mEh above the first minimum
+  (x = 2.1 bohr) and makes the passage over the barriers mostly adiabatic:
+  the Landau-Zener exponent 2 pi (J c)^2 / (v |dF|), |dF| = M W^2 x 5 bohr,
+  is ~8 at the first crossing and ~3 at the fifth (the atom speeds up), so
+  Ehrenfest and exact dynamics agree at first and nonadiabaticity (energy
+  flow into excited electronic states) grows as the atom accelerates.
+  With c = 0.0006 the later crossings are up to ~15 % diabatic and the
+  single mean-field trajectory turns back after four sites; the old
+  c = 0.001 with W = 0.0005 removed the barriers altogether.
+* c_in = 0 [default]: the copies of a layer stay a quasi-degenerate
+  continuum. A positive c_in pushes the bright combination J c_in above
+  the dark ones, so the lowest states of every layer are dark and an atom
+  prepared in them cannot leave the first site (the reason the old
+  c_in = 0.0002 kept Ehrenfest at the first site).
+* delta = 0.01 bohr [default]: weak bright-dark mixing, a small friction.
+  With delta = 0.05 the mean-field atom loses so much energy into the dark
+  states that it stalls after two sites while the exact wavepacket goes on.
+* Initial state [default]: Gaussian at x0 = 0 with the width of the site
+  ground state (A = M W), momentum p0 = 3.3 (kinetic energy 3.0 mEh, above
+  the first adiabatic barrier: the atom arrives hot), in the lowest
+  adiabatic electronic state at x0 (a bright state). Starting on the single
+  diabat (0, 0), 4/5 of the population is dark and stays at the first
+  site, which is what defeated the earlier attempts.
+
+The second preset, ``"reversing"`` (:meth:`Chemisorption.reversing`),
+has the character of the supplement's case where friction theory fails
+because the atom reverses direction: the staircase runs down to the middle
+layer (turn_layer = 4) and then up twice as steeply, so the atom slides in,
+climbs, and turns back inside the surface region (exact <q> peaks near
+28 bohr, then returns). Same numbers otherwise [default].
 """
 
 from __future__ import annotations
@@ -68,7 +102,7 @@ class Chemisorption(Model):
     mass : float, electron masses
         M; [default] 1836.15 (a hydrogen atom).
     omega : float, hartree
-        W, frequency of every diabatic oscillator; [default] 0.0005.
+        W, frequency of every diabatic oscillator; [default] 0.001.
     spacing : float, bohr
         Distance between the minima of neighbouring layers; [lit] 5.0.
     energy_step : float, hartree
@@ -78,16 +112,18 @@ class Chemisorption(Model):
         "very slightly").
     coupling : float, hartree
         c, between every pair of states of neighbouring layers;
-        [default] 0.001.
+        [default] 0.0008.
     coupling_in : float, hartree
-        c_in, between different copies of one layer; [default] 0.0002.
+        c_in, between different copies of one layer; [default] 0.0 (a
+        positive value makes the lowest states of a layer dark; see the
+        module docstring).
     preset : {"default", "reversing"}
         Shape of the layer energies. ``"default"``: e_l = -l dE, a
         staircase down. ``"reversing"``: e_l = -l dE for l <= t, then
         e_l = -t dE + 2 dE (l - t), with t = ``turn_layer``: down, then up
-        twice as steeply, so the atom turns back [default, to be tuned].
+        twice as steeply, so the atom turns back [default].
     turn_layer : int, optional
-        t of the ``"reversing"`` preset; [default, to be tuned]
+        t of the ``"reversing"`` preset; [default]
         n_layers // 2.
     layer_energies : array_like, shape (L,), optional
         Explicit e_l in hartree; overrides ``preset`` and ``energy_step``.
@@ -103,8 +139,8 @@ class Chemisorption(Model):
     max_degree = 2
     n_dof = 1
 
-    def __init__(self, n_layers=9, states_per_layer=5, mass=1836.15, omega=0.0005, spacing=5.0,
-                 energy_step=0.002, delta=0.01, coupling=0.001, coupling_in=0.0002,
+    def __init__(self, n_layers=9, states_per_layer=5, mass=1836.15, omega=0.001, spacing=5.0,
+                 energy_step=0.002, delta=0.01, coupling=0.0008, coupling_in=0.0,
                  preset="default", turn_layer=None, layer_energies=None):
         self._record_parameters(locals())
         if preset not in PRESETS:
@@ -147,7 +183,7 @@ class Chemisorption(Model):
 
     @classmethod
     def reversing(cls, **overrides) -> "Chemisorption":
-        """The preset in which the atom reverses direction [default, to be tuned]."""
+        """The preset in which the atom reverses direction [default]."""
         return ChemisorptionReversing(**overrides)
 
     def state_index(self, layer: int, copy: int = 0) -> int:
@@ -176,23 +212,45 @@ class Chemisorption(Model):
         curvature = self._force_constant * np.eye(self.n_states)
         return np.broadcast_to(curvature, (n, 1, 1) + curvature.shape).copy()
 
-    def initial_wavepacket(self) -> Wavepacket:
-        """Ground state of the first oscillator, on state (0, 0).
+    def lowest_adiabatic_state(self, x: float) -> np.ndarray:
+        """Real eigenvector of the lowest eigenvalue of V(x), shape (S,).
 
-        x0 = 0 (the minimum of state (0, 0)), p0 = 0, A = M W [default].
+        Sign fixed so that its largest component is positive.
         """
-        return Wavepacket([0.0], [0.0], [self.mass[0] * self.omega], 0)
+        _, u = np.linalg.eigh(self.potential([[float(x)]])[0])
+        vec = u[:, 0]
+        return vec * np.sign(vec[np.argmax(np.abs(vec))])
+
+    def initial_wavepacket(self, x0: float = 0.0, p0: float = 3.3,
+                           electronic: str = "adiabatic") -> Wavepacket:
+        """The atom arriving at the first site [default].
+
+        Gaussian centred at ``x0`` (bohr; default 0, the first minimum) with
+        mean momentum ``p0`` (default 3.3: kinetic energy 3.0 mEh, above the
+        first adiabatic barrier) and the width of a site's ground state,
+        A = M W. ``electronic="adiabatic"`` (default): the lowest adiabatic
+        state at ``x0``, mostly the bright combination of the first layer;
+        ``"diabatic"``: the single diabat (0, 0) (4/5 of it is dark for
+        J = 5, so most of the atom stays at the first site).
+        """
+        if electronic == "adiabatic":
+            state = self.lowest_adiabatic_state(x0)
+        elif electronic == "diabatic":
+            state = 0
+        else:
+            raise InputError(f"electronic must be 'adiabatic' or 'diabatic', got {electronic!r}")
+        return Wavepacket([float(x0)], [float(p0)], [self.mass[0] * self.omega], state)
 
 
 class ChemisorptionReversing(Chemisorption):
     """:class:`Chemisorption` with ``preset="reversing"`` (config name
     ``chemisorption_reversing``): the layer energies run down to the middle
     layer and then up twice as steeply, so the atom turns back. All numbers
-    [default, to be tuned]; see :class:`Chemisorption` for the parameters.
+    [default]; see :class:`Chemisorption` for the parameters.
     """
 
-    def __init__(self, n_layers=9, states_per_layer=5, mass=1836.15, omega=0.0005, spacing=5.0,
-                 energy_step=0.002, delta=0.01, coupling=0.001, coupling_in=0.0002,
+    def __init__(self, n_layers=9, states_per_layer=5, mass=1836.15, omega=0.001, spacing=5.0,
+                 energy_step=0.002, delta=0.01, coupling=0.0008, coupling_in=0.0,
                  preset="reversing", turn_layer=None, layer_energies=None):
         self._record_parameters(locals())
         super().__init__(n_layers, states_per_layer, mass, omega, spacing, energy_step, delta,

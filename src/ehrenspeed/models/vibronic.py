@@ -207,6 +207,17 @@ class VibronicCoupling(Model):
         return Wavepacket(zeros, zeros, np.ones(self.n_dof), state)
 
 
+def _coupled_pair(n_states: int, k: int, l: int, kappa_k, kappa_l, lam: float):
+    """Pyrazine's couplings in modes (nu6a, nu1, nu10a): tuning of states k and l
+    on (nu6a, nu1), their interstate coupling on nu10a. Returns kappa (S, 3), lam (S, S, 3)."""
+    kappa = np.zeros((n_states, 3))
+    kappa[k, :2] = kappa_k
+    kappa[l, :2] = kappa_l
+    lam_arr = np.zeros((n_states, n_states, 3))
+    lam_arr[k, l, 2] = lam_arr[l, k, 2] = lam
+    return kappa, lam_arr
+
+
 class Pyrazine3(VibronicCoupling):
     """Pyrazine S0/S1/S2 in three modes (nu6a, nu1, nu10a), linear vibronic coupling.
 
@@ -248,11 +259,7 @@ class Pyrazine3(VibronicCoupling):
                  kappa2=(0.1194, 0.2012), lam=0.1825, e1=3.94, gap=0.9233,
                  gamma1=0.0, gamma2=0.0):
         self._record_parameters(locals())
-        kappa = np.zeros((3, 3))
-        kappa[1, :2] = kappa1
-        kappa[2, :2] = kappa2
-        lam_arr = np.zeros((3, 3, 3))
-        lam_arr[1, 2, 2] = lam_arr[2, 1, 2] = lam
+        kappa, lam_arr = _coupled_pair(3, 1, 2, kappa1, kappa2, lam)
         gamma = np.zeros((3, 3, 3))
         gamma[1, 2, 2], gamma[2, 2, 2] = gamma1, gamma2
         super().__init__(omega, [0.0, e1, e1 + gap], kappa, lam_arr, gamma=gamma, unit="eV",
@@ -285,11 +292,7 @@ class PyrazineSchneiderDomcke(VibronicCoupling):
     def __init__(self, omega=(0.074, 0.126, 0.118), kappa1=(-0.105, 0.037),
                  kappa2=(0.149, -0.254), lam=0.262, e1=3.94, e2=4.84):
         self._record_parameters(locals())
-        kappa = np.zeros((2, 3))
-        kappa[0, :2] = kappa1
-        kappa[1, :2] = kappa2
-        lam_arr = np.zeros((2, 2, 3))
-        lam_arr[0, 1, 2] = lam_arr[1, 0, 2] = lam
+        kappa, lam_arr = _coupled_pair(2, 0, 1, kappa1, kappa2, lam)
         super().__init__(omega, [e1, e2], kappa, lam_arr, unit="eV", name="pyrazine_sd")
 
     def initial_wavepacket(self) -> Wavepacket:
