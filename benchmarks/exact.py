@@ -31,7 +31,6 @@ import argparse
 import os
 import time
 
-import numpy as np
 import scipy.fft
 
 import ehrenspeed as es

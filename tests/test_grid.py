@@ -389,6 +389,9 @@ def test_mismatched_dimensions_and_bad_models():
             v[:, 0, 1] += 0.1
             return v
 
+    with pytest.raises(InputError, match="mass"):
+        run_exact(Free(mass=-1.0), wp1, Grid([-8], [8], [8]), dt=1.0, t_final=2.0)
+
     with pytest.raises(ModelError, match="Hermitian"):
         run_exact(NotHermitian(), es.Wavepacket([0.0], [0.0], [1.0], 0), Grid([-8], [8], [8]), dt=1.0,
                   t_final=2.0)
@@ -452,7 +455,7 @@ EHRENFEST_BOUNDS = [(300.0, 0.03), (800.0, 0.10)]
 
 
 def test_ehrenfest_against_exact_on_pyrazine():
-    driver = pytest.importorskip("ehrenspeed.driver")
+    from ehrenspeed import driver
     model = es.models.Pyrazine3()
     wp = model.initial_wavepacket()
     exact = run_exact(model, wp, Grid([-8] * 3, [8] * 3, [32] * 3), dt=2.0, t_final=800.0, output_every=5,

@@ -9,7 +9,7 @@
 from . import models
 from ._version import __version__
 from .driver import TrajectoryRun, run
-from .grid import Grid, run_exact
+from .grid import Grid, GridEdgeWarning, run_exact
 from .errors import EhrenspeedError, InputError, ModelError, SimulationError
 from .potentials import SPEED, Ehrenfest
 from .prescribed import propagate_along_path
@@ -17,6 +17,6 @@ from .results import load
 from .sampling import State, Wavepacket, sample_thermal, sample_wigner
 
 __all__ = [
-    "__version__", "models", "load", "run", "TrajectoryRun", "Grid", "run_exact", "Ehrenfest", "SPEED", "propagate_along_path", "State", "Wavepacket", "sample_wigner", "sample_thermal",
+    "__version__", "models", "load", "run", "TrajectoryRun", "Grid", "GridEdgeWarning", "run_exact", "Ehrenfest", "SPEED", "propagate_along_path", "State", "Wavepacket", "sample_wigner", "sample_thermal",
     "EhrenspeedError", "InputError", "ModelError", "SimulationError",
 ]

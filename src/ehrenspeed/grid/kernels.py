@@ -10,7 +10,7 @@ The FFTs are the unavoidable floor; the products must cost little next to
 them. The phase product is numpy's in-place broadcast multiply (as fast as
 anything compiled we tried). With numba (the ``fast`` extra) the S x S
 product is one pass over memory, in place, split across threads, working on
-blocks of points with the complex numbers split into real arithmetic (2-3x
+blocks of points in real arithmetic (2-3x
 faster than ``numpy.einsum`` on 3 x 64^3 points, see
 ``benchmarks/exact.py``); without numba ``numpy.einsum`` does it with one
 temporary.
@@ -29,8 +29,8 @@ except ImportError:  # pragma: no cover - exercised only where numba is missing
 
 HAVE_NUMBA = numba is not None
 
-#: Points per block in the compiled matrix kernel: S accumulators of this
-#: length stay in L1 cache while the inner loop over points vectorises.
+#: Points per block in the compiled matrix kernel: the 2 S accumulators of
+#: this length stay in L1 cache while the S x S entries stream past.
 _BLOCK = 256
 
 
@@ -57,8 +57,9 @@ if HAVE_NUMBA:
     @numba.njit(nogil=True, fastmath=True, cache=True)
     def _matrix_kernel(prop, psi, lo, hi):  # pragma: no cover - compiled
         # prop: (S, S, 2 npts) float view of complex; psi: (S, 2 npts) float view;
-        # points lo .. hi-1. Splitting real and imaginary parts lets LLVM
-        # vectorise the inner loop over a block of points.
+        # points lo .. hi-1. Real arithmetic on explicit (re, im) pairs avoids
+        # numba's general complex multiply; blocks of points keep each pass
+        # over the S x S entries streaming through memory once.
         n_states = psi.shape[0]
         acc_re = np.empty((n_states, _BLOCK))
         acc_im = np.empty((n_states, _BLOCK))

@@ -129,7 +129,12 @@ def run_exact(model, wavepacket, grid: Grid, dt: float, t_final: float, output_e
     if not isinstance(grid, Grid):
         raise InputError(f"grid must be an ehrenspeed Grid, got {type(grid).__name__}")
     s, d = int(model.n_states), int(model.n_dof)
-    mass = np.broadcast_to(np.asarray(model.mass, dtype=float), (d,))
+    try:
+        mass = np.broadcast_to(np.asarray(model.mass, dtype=float), (d,))
+    except ValueError:
+        raise InputError(f"model mass must have {d} entries, got {np.shape(model.mass)}") from None
+    if not np.all(np.isfinite(mass)) or np.any(mass <= 0):
+        raise InputError(f"model masses must be positive and finite, got {mass.tolist()}")
     if grid.n_dof != d:
         raise InputError(f"the grid has {grid.n_dof} coordinates, the model has {d}")
     if getattr(wavepacket, "n_dof", None) != d:
