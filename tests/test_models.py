@@ -226,11 +226,11 @@ def test_chemisorption_state_order_and_couplings():
     assert model.centres[i] == pytest.approx(3 * 5.0 + 2 * 0.01)
     v = model.potential([[model.centres[i]]])[0]
     assert v[i, i] == pytest.approx(-3 * 0.002)
-    assert v[model.state_index(3, 0), model.state_index(4, 4)] == 0.001
-    assert v[model.state_index(3, 0), model.state_index(3, 4)] == 0.0002
+    assert v[model.state_index(3, 0), model.state_index(4, 4)] == 0.0008
+    assert v[model.state_index(3, 0), model.state_index(3, 4)] == 0.0
     assert v[model.state_index(3, 0), model.state_index(5, 0)] == 0.0
     wp = model.initial_wavepacket()
-    assert wp.q0[0] == 0 and wp.width[0, 0] == pytest.approx(1836.15 * 0.0005)
+    assert wp.q0[0] == 0 and wp.width[0, 0] == pytest.approx(1836.15 * 0.001)
 
 
 def test_chemisorption_reversing_preset():

@@ -18,8 +18,8 @@ oscillating while the swarm and the exact result settle"; the largest and
 final <q> and the time <q> first reaches 10 and 20 bohr (the swarm moves
 more slowly than one trajectory); energy drift; the exact wavefunction's
 largest edge density.
-``--quick``: 32 trajectories, 10000 a.u., default preset checks only on
-the early part of the run.
+``--quick``: 32 trajectories, 10000 a.u. (the exact result has not settled
+by then; the full run is needed for that comparison).
 
 BLAS is limited to one thread while the methods run (``threadpoolctl``,
 when installed): the numba kernel already uses both cores, and OpenBLAS
