@@ -7,13 +7,13 @@ import ehrenspeed as es
 from ehrenspeed.analysis import population_standard_error, rate_constant
 from ehrenspeed.grid import Grid, run_exact
 from ehrenspeed.reproduce.common import centre_state
-from ehrenspeed.reproduce.furan import DT, START_OFFSET, flight_time
+from ehrenspeed.reproduce.furan import DT, FLIGHTS, GRID_BEYOND_START, GRID_INNER, START_OFFSET, flight_time
 
 
 def _setup(temperature):
     model = es.models.FuranDimer()
     wp = model.initial_wavepacket(temperature=temperature, offset_angstrom=START_OFFSET)
-    t_final = 2.0 * flight_time(model, float(wp.q0[0]), float(wp.p0[0]))
+    t_final = FLIGHTS * flight_time(model, float(wp.q0[0]), float(wp.p0[0]))
     return model, wp, dict(dt=DT, t_final=t_final, output_every=25)
 
 
@@ -21,25 +21,25 @@ def test_flight_time_matches_a_classical_trajectory():
     model, wp, common = _setup(300.0)
     one = es.run(model, centre_state(model, wp), "ehrenfest", **common)
     r = one["position"].values[:, 0]
-    # the centre turns at about half the run and is back near its start at the end
+    t = one["time"].values
+    # the centre turns after one flight time and is back near its start after two
     i_turn = int(np.argmin(r))
-    assert abs(one["time"].values[i_turn] / common["t_final"] - 0.5) < 0.03
-    assert abs(r[-1] - r[0]) < 0.5
+    assert abs(t[i_turn] / common["t_final"] - 1 / FLIGHTS) < 0.03
+    i_back = int(np.argmin(np.abs(t - 2 * common["t_final"] / FLIGHTS)))
+    assert abs(r[i_back] - r[0]) < 0.5
 
 
-@pytest.mark.slow
 def test_exact_final_population_half_and_rate_rises_with_temperature():
     ks = []
     for temperature in (100.0, 300.0, 500.0):
         model, wp, common = _setup(temperature)
-        ex = run_exact(model, wp, Grid([4.0], [float(wp.q0[0]) + 25.0], [1024]), **common)
+        ex = run_exact(model, wp, Grid([GRID_INNER], [float(wp.q0[0]) + GRID_BEYOND_START], [3072]), **common)
         p1 = ex["population"].sel(state=0).values
         assert abs(p1[-1] - 0.5) < 0.01
         ks.append(rate_constant(ex["time"].values, p1)[1])
     assert np.all(np.diff(ks) > 0)
 
 
-@pytest.mark.slow
 def test_single_trajectory_fails_and_swarm_within_error():
     model, wp, common = _setup(300.0)
     one = es.run(model, centre_state(model, wp), "ehrenfest", **common)
