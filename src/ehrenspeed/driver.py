@@ -239,9 +239,15 @@ class TrajectoryRun:
 
     def _check_finite(self) -> None:
         s = self.state
-        good = np.isfinite(s.p).all(axis=1) & np.isfinite(s.c).all(axis=1) & np.isfinite(s.q).all(axis=1)
         error = None
-        if not good.all():
+        # one sum per array is ~10x cheaper than elementwise tests and is finite
+        # whenever every element is; only a non-finite sum (a NaN/Inf, or in
+        # principle an overflow of the sum) calls for the row-by-row search
+        if np.isfinite(s.p.sum() + s.q.sum() + s.c.sum()):
+            good = None
+        else:
+            good = np.isfinite(s.p).all(axis=1) & np.isfinite(s.c).all(axis=1) & np.isfinite(s.q).all(axis=1)
+        if good is not None and not good.all():
             j = self.block.start + int(np.argmin(good))
             error = SimulationError(f"non-finite position, momentum or coefficient at step {self.n_steps} "
                                     f"(t = {s.t:.6g} a.u.) in trajectory {j}")
