@@ -229,9 +229,7 @@ def validate_model(model: Model, q=None, derivatives: int = 2) -> None:
     if derivatives >= 2:
         h = _call_checked(model.hessian, q, "hessian", name)
         _check_matrices(h, (n, d, d, s, s), "hessian", q, name, DERIVATIVE_RTOL)
-        asym = np.abs(h - np.swapaxes(h, 1, 2)).reshape(n, -1).max(axis=1)
-        scale = np.abs(h).reshape(n, -1).max(axis=1)
-        bad = asym > DERIVATIVE_RTOL * np.maximum(scale, np.finfo(float).tiny)
+        bad, asym, _ = _asymmetry(h, np.swapaxes(h, 1, 2), DERIVATIVE_RTOL)
         if np.any(bad):
             i = int(np.argmax(bad))
             raise ModelError(f"model {name!r}: hessian is not symmetric in the coordinates at "
@@ -262,13 +260,19 @@ def _check_matrices(values: np.ndarray, shape: tuple, what: str, q: np.ndarray, 
     if not np.all(finite):
         i = int(np.argmin(finite))
         raise ModelError(f"model {name!r}: {what} contains NaN or Inf at q = {q[i].tolist()}")
-    asym = np.abs(values - np.conj(np.swapaxes(values, -1, -2))).reshape(n, -1).max(axis=1)
-    scale = np.abs(values).reshape(n, -1).max(axis=1)
-    bad = asym > rtol * np.maximum(scale, np.finfo(float).tiny)
+    bad, asym, scale = _asymmetry(values, np.conj(np.swapaxes(values, -1, -2)), rtol)
     if np.any(bad):
         i = int(np.argmax(bad))
         raise ModelError(f"model {name!r}: {what} is not Hermitian at q = {q[i].tolist()} "
                          f"(max |X - X^H| = {asym[i]:.3g}, scale {scale[i]:.3g})")
+
+
+def _asymmetry(x: np.ndarray, mirrored: np.ndarray, rtol: float):
+    """Per geometry (first axis): max |x - mirrored|, max |x|, and whether the first exceeds rtol times the second."""
+    n = x.shape[0]
+    asym = np.abs(x - mirrored).reshape(n, -1).max(axis=1)
+    scale = np.abs(x).reshape(n, -1).max(axis=1)
+    return asym > rtol * np.maximum(scale, np.finfo(float).tiny), asym, scale
 
 
 def _positive_int(value: Any, what: str) -> int:
