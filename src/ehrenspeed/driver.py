@@ -73,10 +73,8 @@ class TrajectoryRun:
                  chunk_size: int | None = None, validate: bool = True,
                  energy_drift_warning: float | None = None, comm=None, backend: str | None = None):
         _check_model(model)
-        from .propagators import BACKENDS
-        if backend is not None and backend not in BACKENDS:
-            raise InputError(f"unknown backend {backend!r}; use one of {', '.join(BACKENDS)}")
-        self.backend = backend
+        from .propagators import check_backend
+        self.backend = None if backend is None else check_backend(backend)
         self.comm = as_comm(comm)
         self.model = model
         self.method = as_method(method)

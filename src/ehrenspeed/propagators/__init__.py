@@ -1,7 +1,7 @@
 """Time steppers for trajectory ensembles (see :mod:`.splitting`)."""
 
 from ..errors import InputError
-from .splitting import (BACKENDS, INTEGRATORS, Splitting, Strang, Yoshida4, Yoshida6, get_backend, phi,
+from .splitting import (BACKENDS, INTEGRATORS, check_backend, Splitting, Strang, Yoshida4, Yoshida6, get_backend, phi,
                         potential_substep, set_backend, use_backend)
 
 
@@ -14,5 +14,5 @@ def as_integrator(integrator) -> Splitting:
     raise InputError(f"unknown integrator {integrator!r}; use one of {', '.join(INTEGRATORS)}")
 
 
-__all__ = ["BACKENDS", "INTEGRATORS", "Splitting", "Strang", "Yoshida4", "Yoshida6", "phi",
+__all__ = ["BACKENDS", "INTEGRATORS", "check_backend", "Splitting", "Strang", "Yoshida4", "Yoshida6", "phi",
            "potential_substep", "as_integrator", "get_backend", "set_backend", "use_backend"]

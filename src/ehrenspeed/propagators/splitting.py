@@ -49,7 +49,8 @@ from . import kernels
 BACKENDS = ("auto", "numpy", "numba")
 
 
-def _check_backend(name) -> str:
+def check_backend(name) -> str:
+    """A valid backend name (lower case), or an InputError naming the problem."""
     key = str(name).lower()
     if key not in BACKENDS:
         raise InputError(f"unknown backend {name!r}; use one of {', '.join(BACKENDS)}")
@@ -58,7 +59,7 @@ def _check_backend(name) -> str:
     return key
 
 
-_default_backend = _check_backend(os.environ.get("EHRENSPEED_BACKEND", "auto"))
+_default_backend = check_backend(os.environ.get("EHRENSPEED_BACKEND", "auto"))
 
 
 def get_backend() -> str:
@@ -76,7 +77,7 @@ def set_backend(name: str) -> str:
         is not installed; ``"auto"`` then quietly uses NumPy.
     """
     global _default_backend
-    old, _default_backend = _default_backend, _check_backend(name)
+    old, _default_backend = _default_backend, check_backend(name)
     return old
 
 
@@ -96,7 +97,7 @@ def substep_function(backend: str | None, v: np.ndarray, dv: np.ndarray, c: np.n
     The compiled kernel handles real V and dV/dq; complex (Hermitian) ones
     always take the NumPy reference path.
     """
-    key = _default_backend if backend is None else _check_backend(backend)
+    key = _default_backend if backend is None else check_backend(backend)
     if key != "numpy" and kernels.supports(v, dv, c):
         return kernels.potential_substep_numba
     return potential_substep
