@@ -45,3 +45,34 @@ def test_failing_rank_ends_the_run(tmp_path):
     proc = _mpirun(str(tmp_path), "fail", timeout=60)   # a hang would hit the timeout
     assert proc.returncode != 0
     assert proc.stdout.count("electronic structure failed to converge") == 2, proc.stdout + proc.stderr
+
+
+FLAKY_CONFIG = """
+[model]
+python_model = "flaky_model:make_model"
+path = "{path}"
+[initial]
+q0 = [-10.0]
+p0 = [15.0]
+width = [0.5]
+state = 0
+[method]
+name = "ehrenfest"
+[run]
+n_traj = 8
+dt = 20.0
+t_final = 4000.0
+seed = 1
+"""
+
+
+def test_command_line_ends_the_job_when_one_rank_fails(tmp_path):
+    """``mpiexec -n 2 ehrenspeed run``: a rank's failure ends every rank, with its message, no file."""
+    config = tmp_path / "flaky.toml"
+    config.write_text(FLAKY_CONFIG.format(path=SCRIPT.parent))
+    out = tmp_path / "flaky.nc"
+    proc = subprocess.run([MPIEXEC, "-n", "2", sys.executable, "-m", "ehrenspeed.cli.main", "run", str(config),
+                           "-o", str(out), "-q"], capture_output=True, text=True, timeout=60)
+    assert proc.returncode != 0
+    assert "electronic structure failed to converge" in proc.stderr, proc.stderr
+    assert not out.exists()
