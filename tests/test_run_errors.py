@@ -76,3 +76,21 @@ def test_nan_during_run_names_step_and_trajectory():
     start = es.State.from_arrays([[0.0], [1.0]], [[0.0], [1.5]], [[1.0], [1.0]])
     with pytest.raises(es.SimulationError, match=r"step \d+ .*trajectory 1"):
         es.run(model, start, dt=0.1, t_final=5.0)
+
+
+def test_user_potential_raising_mid_run_is_a_model_error():
+    """An exception in the user's code during the run: one ModelError naming the call, cause kept."""
+    calls = []
+
+    def v(q):
+        calls.append(1)
+        if len(calls) > 5:
+            raise RuntimeError("SCF did not converge")
+        out = np.zeros((len(q), 1, 1))
+        out[:, 0, 0] = 0.5 * q[:, 0] ** 2
+        return out
+
+    model = es.models.from_function(v, 1, 1, 1.0, gradient=lambda q: q[:, :, None, None].copy())
+    with pytest.raises(es.ModelError, match=r"potential failed .*RuntimeError: SCF did not converge") as info:
+        es.run(model, es.Wavepacket([0.0], [0.0], [1.0], 0), n_traj=2, dt=0.1, t_final=5.0)
+    assert isinstance(info.value.__cause__, RuntimeError)

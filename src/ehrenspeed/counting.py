@@ -20,6 +20,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from .errors import EhrenspeedError, ModelError
 from .models.base import Model
 
 
@@ -73,17 +74,29 @@ class CountingModel:
         setattr(self.counter, kind, getattr(self.counter, kind) + n)
         self.counter.scalars += n * unique_scalars(self.model.n_states, self.model.n_dof, order)
 
+    def _call(self, what: str, fn, q: np.ndarray):
+        """Call the model; a failure of the model's own code becomes a one-line ModelError."""
+        try:
+            return fn(q)
+        except EhrenspeedError:
+            raise
+        except Exception as exc:  # the user's (or the electronic structure's) code
+            name = getattr(self.model, "name", type(self.model).__name__)
+            raise ModelError(f"model {name!r}: {what} failed at q = {np.asarray(q)[0].tolist()}"
+                             f"{' (and other points)' if len(q) > 1 else ''}: "
+                             f"{type(exc).__name__}: {exc}") from exc
+
     def potential(self, q: np.ndarray) -> np.ndarray:
         self._count("potential", q, 0)
-        return self.model.potential(q)
+        return self._call("potential", self.model.potential, q)
 
     def gradient(self, q: np.ndarray) -> np.ndarray:
         self._count("gradient", q, 1)
-        return self.model.gradient(q)
+        return self._call("gradient", self.model.gradient, q)
 
     def hessian(self, q: np.ndarray) -> np.ndarray:
         self._count("hessian", q, 2)
-        return self.model.hessian(q)
+        return self._call("hessian", self.model.hessian, q)
 
     def potential_and_gradient(self, q: np.ndarray):
         """V and dV/dq together (one calculation when the model can), both counted."""
@@ -91,5 +104,5 @@ class CountingModel:
         self._count("gradient", q, 1)
         both = getattr(self.model, "potential_and_gradient", None)
         if both is not None:
-            return both(q)
-        return self.model.potential(q), self.model.gradient(q)
+            return self._call("potential and gradient", both, q)
+        return self._call("potential", self.model.potential, q), self._call("gradient", self.model.gradient, q)
