@@ -20,8 +20,8 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from .errors import EhrenspeedError, ModelError
 from .models.base import Model
+from .models.user import call_model
 
 
 @dataclass
@@ -76,15 +76,7 @@ class CountingModel:
 
     def _call(self, what: str, fn, q: np.ndarray):
         """Call the model; a failure of the model's own code becomes a one-line ModelError."""
-        try:
-            return fn(q)
-        except EhrenspeedError:
-            raise
-        except Exception as exc:  # the user's (or the electronic structure's) code
-            name = getattr(self.model, "name", type(self.model).__name__)
-            raise ModelError(f"model {name!r}: {what} failed at q = {np.asarray(q)[0].tolist()}"
-                             f"{' (and other points)' if len(q) > 1 else ''}: "
-                             f"{type(exc).__name__}: {exc}") from exc
+        return call_model(fn, q, what, getattr(self.model, "name", type(self.model).__name__))
 
     def potential(self, q: np.ndarray) -> np.ndarray:
         self._count("potential", q, 0)

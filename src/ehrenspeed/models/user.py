@@ -237,15 +237,27 @@ def validate_model(model: Model, q=None, derivatives: int = 2) -> None:
 
 
 # -- helpers ------------------------------------------------------------------
-def _call_checked(fn: Callable, q: np.ndarray, what: str, name: str = "user") -> np.ndarray:
-    """Call ``fn(q)``, turning a failure of the user's code into a ModelError."""
+def call_model(fn: Callable, q: np.ndarray, what: str, name: str = "user"):
+    """Call ``fn(q)``, turning a failure of the model's own code into a one-line ModelError.
+
+    Used wherever the package calls a model (validation here, every call
+    of a run through :class:`ehrenspeed.counting.CountingModel`); the
+    original exception is kept as the cause.
+    """
     try:
-        return np.asarray(fn(q))
+        return fn(q)
     except EhrenspeedError:
         raise
-    except Exception as exc:  # the user's code: report it in one line
-        raise ModelError(f"model {name!r}: {what} failed at q = {q[0].tolist()}: "
+    except Exception as exc:  # the user's (or the electronic structure's) code
+        where = np.asarray(q)[0].tolist()
+        more = " (and other points)" if len(q) > 1 else ""
+        raise ModelError(f"model {name!r}: {what} failed at q = {where}{more}: "
                          f"{type(exc).__name__}: {exc}") from exc
+
+
+def _call_checked(fn: Callable, q: np.ndarray, what: str, name: str = "user") -> np.ndarray:
+    """:func:`call_model`, as an array."""
+    return np.asarray(call_model(fn, q, what, name))
 
 
 def _check_matrices(values: np.ndarray, shape: tuple, what: str, q: np.ndarray, name: str,
