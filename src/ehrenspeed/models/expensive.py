@@ -51,8 +51,8 @@ from typing import Any, Callable, Iterable
 import numpy as np
 
 from ..errors import InputError, ModelError
-from .base import Model, as_positions, diagonal_mass
-from .user import HERMITIAN_RTOL, _as_periods, _check_matrices, _positive_int
+from .base import Model, as_positions
+from .user import HERMITIAN_RTOL, _check_matrices, set_dimensions
 
 #: Default central-difference step for gradients of expensive potentials.
 EXPENSIVE_FD_STEP = 1e-3
@@ -172,11 +172,7 @@ class ExpensiveModel(Model):
         for label, step in (("fd_step", fd_step), ("hessian_step", hessian_step)):
             if not (np.isfinite(step) and step > 0):
                 raise InputError(f"{label} must be positive, got {step!r}")
-        self.n_states = _positive_int(n_states, "n_states")
-        self.n_dof = _positive_int(n_dof, "n_dof")
-        self.mass = diagonal_mass(mass, self.n_dof)
-        self.periods = _as_periods(periods, self.n_dof)
-        self.name = str(name)
+        set_dimensions(self, n_states, n_dof, mass, periods, name)
         self.single_point = single_point
         self.returns_gradient = gradient is True
         self.gradient_fn = gradient if callable(gradient) else None

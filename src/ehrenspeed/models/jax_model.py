@@ -21,8 +21,8 @@ from typing import Callable
 import numpy as np
 
 from ..errors import InputError, ModelError
-from .base import Model, as_positions, diagonal_mass
-from .user import HERMITIAN_RTOL, _as_periods, _check_matrices, _positive_int, probe_point
+from .base import Model, as_positions
+from .user import HERMITIAN_RTOL, _check_matrices, probe_point, set_dimensions
 
 
 def _jax():
@@ -64,11 +64,7 @@ class JaxModel(Model):
         if not callable(fn):
             raise InputError(f"fn must be callable, got {type(fn).__name__}")
         jax = _jax()
-        self.n_states = _positive_int(n_states, "n_states")
-        self.n_dof = _positive_int(n_dof, "n_dof")
-        self.mass = diagonal_mass(mass, self.n_dof)
-        self.periods = _as_periods(periods, self.n_dof)
-        self.name = str(name)
+        set_dimensions(self, n_states, n_dof, mass, periods, name)
         self.fn = fn
         # (S, S, D) -> (D, S, S) and (S, S, D, D) -> (D, D, S, S): coordinates first
         jac = jax.jacfwd(fn)

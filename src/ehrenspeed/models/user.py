@@ -84,11 +84,7 @@ class FunctionModel(Model):
         for key, fn in (("potential", potential), ("gradient", gradient), ("hessian", hessian)):
             if fn is not None and not callable(fn):
                 raise InputError(f"{key} must be callable, got {type(fn).__name__}")
-        self.n_states = _positive_int(n_states, "n_states")
-        self.n_dof = _positive_int(n_dof, "n_dof")
-        self.mass = diagonal_mass(mass, self.n_dof)
-        self.periods = _as_periods(periods, self.n_dof)
-        self.name = str(name)
+        set_dimensions(self, n_states, n_dof, mass, periods, name)
         self.batched = bool(batched)
         self._potential, self._gradient, self._hessian = potential, gradient, hessian
         probe = probe_point(self)
@@ -285,6 +281,15 @@ def _asymmetry(x: np.ndarray, mirrored: np.ndarray, rtol: float):
     asym = np.abs(x - mirrored).reshape(n, -1).max(axis=1)
     scale = np.abs(x).reshape(n, -1).max(axis=1)
     return asym > rtol * np.maximum(scale, np.finfo(float).tiny), asym, scale
+
+
+def set_dimensions(model: Model, n_states, n_dof, mass, periods, name) -> None:
+    """Validate and set the contract's sizes, masses, periods and name on a callback model."""
+    model.n_states = _positive_int(n_states, "n_states")
+    model.n_dof = _positive_int(n_dof, "n_dof")
+    model.mass = diagonal_mass(mass, model.n_dof)
+    model.periods = _as_periods(periods, model.n_dof)
+    model.name = str(name)
 
 
 def _positive_int(value: Any, what: str) -> int:
