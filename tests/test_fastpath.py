@@ -105,11 +105,13 @@ def test_runs_match_reference_on_every_model(name, method):
 @pytest.mark.parametrize("name", ["tully_simple", "pyrazine3"])
 def test_fast_path_independent_of_chunking(name):
     model = es.models.get(name)
-    kw = dict(n_traj=23, dt=2.0, t_final=20.0, output_every=10, seed=4, save_trajectories=True,
+    # 301 trajectories: several SIMD blocks of the two-state kernel, and chunks
+    # of 7 put every trajectory at a different place in its block and vector
+    kw = dict(n_traj=301, dt=2.0, t_final=20.0, output_every=10, seed=4, save_trajectories=True,
               validate=False)
     with use_backend("numba"):
         whole = es.run(model, _initial(model), "ehrenfest", **kw)
-        chunked = es.run(model, _initial(model), "ehrenfest", chunk_size=5, **kw)
+        chunked = es.run(model, _initial(model), "ehrenfest", chunk_size=7, **kw)
     for a, b in zip(_final(whole), _final(chunked)):
         assert np.array_equal(a, b)
 
@@ -129,8 +131,107 @@ def test_backend_selection(monkeypatch):
 
 
 def test_without_numba_falls_back(monkeypatch):
+    from ehrenspeed import backend
+
     monkeypatch.setattr(kernels, "HAVE_NUMBA", False)
+    monkeypatch.setattr(backend, "HAVE_NUMBA", False)
     v, dv, c = np.zeros((1, 2, 2)), np.zeros((1, 1, 2, 2)), np.ones((1, 2), complex)
     assert splitting.substep_function("auto", v, dv, c) is potential_substep
     with pytest.raises(InputError, match="numba"):
         set_backend("numba")
+
+
+@needs_numba
+def test_polynomial_sincos_accuracy():
+    """The kernels' vectorisable sin/cos against libm (NumPy) over its range."""
+    import numba
+
+    from ehrenspeed.propagators.trig import SINCOS_MAX, sincos
+
+    @numba.njit
+    def both(x):
+        s, c = np.empty_like(x), np.empty_like(x)
+        for i in range(x.size):
+            s[i], c[i] = sincos(x[i])
+        return s, c
+
+    rng = np.random.default_rng(3)
+    k = np.arange(-60000, 60000)
+    x = np.concatenate([[0.0, -0.0, 5e-324, 1e-300, 1e-20, -1e-8, SINCOS_MAX, -SINCOS_MAX],
+                        rng.uniform(-1, 1, 10**5), rng.uniform(-100, 100, 10**5),
+                        rng.uniform(-SINCOS_MAX, SINCOS_MAX, 10**5),
+                        k * (np.pi / 2), np.nextafter(k * (np.pi / 2), np.inf), k * (np.pi / 4)])
+    s, c = both(x)
+    for got, ref in ((s, np.sin(x)), (c, np.cos(x))):
+        assert np.max(np.abs(got - ref)) <= 1.2e-16
+        away = np.abs(ref) > 1e-9      # next to a zero only the absolute error is small
+        assert np.max(np.abs(got - ref)[away] / np.spacing(np.abs(ref[away]))) <= 2
+        assert np.max(np.abs(got - ref)[~away]) < 1e-26
+
+
+def _taylor_input(rng, s, d):
+    v0 = rng.normal(scale=0.05, size=(s, s))
+    g = rng.normal(scale=0.02, size=(d, s, s))
+    h = rng.normal(scale=0.01, size=(d, d, s, s))
+    h = h + h.transpose(1, 0, 2, 3)                     # d2V/dq_a dq_b = d2V/dq_b dq_a
+    return v0 + v0.T, g + g.transpose(0, 2, 1), h + h.transpose(0, 1, 3, 2)
+
+
+@needs_numba
+@pytest.mark.parametrize("n_states", [1, 2, 3, 7])
+@pytest.mark.parametrize("n_dof", [1, 3])
+def test_taylor_kernel_matches_reference(n_states, n_dof):
+    """SPEED's fused kernel against the NumPy substep on the same Taylor matrices."""
+    from ehrenspeed.potentials import TaylorData, TaylorSource
+
+    rng = np.random.default_rng(10 * n_states + n_dof)
+    v0, g, h = _taylor_input(rng, n_states, n_dof)
+    n = 300                    # several SIMD blocks and a partial one
+    p, c, _, _ = _random_substep_input(rng, n, n_states, n_dof)
+    q = rng.normal(scale=2.0, size=(n, n_dof))
+    qbar = q.mean(axis=0)
+    data = TaylorData(qbar, v0, g, h)
+    v, dv = TaylorSource.matrices(None, data, q)
+    for tau in (0.5, -7.0):
+        p_ref, c_ref = potential_substep(p, c, v, dv, tau)
+        p_fast, c_fast = kernels.taylor_substep_numba(p, c, q, qbar, v0, g, h, tau)
+        scale = np.max(np.abs(p_ref - p)) + 1e-300
+        assert np.max(np.abs(p_fast - p_ref)) < 1e-12 * scale
+        assert np.max(np.abs(c_fast - c_ref)) < 1e-13
+
+
+@needs_numba
+@pytest.mark.parametrize("n_states", [2, 3])
+def test_huge_phases_take_libm(n_states):
+    """|lambda tau| beyond the polynomial's range: the kernels switch to libm.
+
+    A diagonal offset of 3000 hartree with tau = 50 gives phases 1.5e5 >
+    SINCOS_MAX; the phase itself then carries rounding ~ 50 ulp(3000) ~ 2e-11,
+    whichever way it is computed, so agreement is checked to 1e-9.
+    """
+    from ehrenspeed.propagators.trig import SINCOS_MAX
+
+    rng = np.random.default_rng(8)
+    p, c, v, dv = _random_substep_input(rng, 150, n_states, 1)
+    v = v + 3000.0 * np.eye(n_states)
+    tau = 50.0
+    assert 3000.0 * tau > SINCOS_MAX
+    p_ref, c_ref = potential_substep(p, c, v, dv, tau)
+    p_fast, c_fast = kernels.potential_substep_numba(p, c, v, dv, tau)
+    assert np.max(np.abs(c_fast - c_ref)) < 1e-9
+    assert np.max(np.abs(p_fast - p_ref)) < 1e-9 * tau
+    assert np.allclose(np.abs(c_fast), np.abs(c_ref), atol=1e-12)
+
+
+@needs_numba
+@pytest.mark.parametrize("name", ["tully_simple", "tully_dual", "tully_extended"])
+def test_compiled_tully_matrices_match_numpy(name):
+    """Tully's compiled V, dV/dx against the NumPy formulas, across x = 0."""
+    model = es.models.get(name)
+    x = np.concatenate([np.linspace(-15, 15, 3001), [0.0, -0.0, 1e-300, -1e-300]])[:, None]
+    with use_backend("numpy"):
+        v_ref, dv_ref = model.potential_and_gradient(x)
+    with use_backend("numba"):
+        v, dv = model.potential_and_gradient(x)
+    assert v.shape == v_ref.shape and dv.shape == dv_ref.shape
+    assert np.max(np.abs(v - v_ref)) <= 1e-17 and np.max(np.abs(dv - dv_ref)) <= 1e-17

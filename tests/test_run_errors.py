@@ -94,3 +94,32 @@ def test_user_potential_raising_mid_run_is_a_model_error():
     with pytest.raises(es.ModelError, match=r"potential( and gradient)? failed .*RuntimeError: SCF did not converge") as info:
         es.run(model, es.Wavepacket([0.0], [0.0], [1.0], 0), n_traj=2, dt=0.1, t_final=5.0)
     assert isinstance(info.value.__cause__, RuntimeError)
+
+
+@pytest.mark.parametrize("backend", ["numpy", "auto"])
+@pytest.mark.parametrize("where", ["potential", "gradient"])
+def test_nan_in_potential_or_gradient_alone_is_caught_at_its_step(where, backend):
+    """The per-step check reads the momenta only: a non-finite V or dV/dq
+    (the other one finite) must still reach p within the same substep."""
+    def v(q):
+        out = np.zeros((len(q), 2, 2))
+        out[:, 0, 0] = 0.5 * q[:, 0] ** 2
+        out[:, 1, 1] = 0.5 * q[:, 0] ** 2 + 0.01
+        out[:, 0, 1] = out[:, 1, 0] = 0.002
+        if where == "potential":
+            out[q[:, 0] > 1.5, 1, 1] = np.nan
+        return out
+
+    def g(q):
+        out = np.zeros((len(q), 1, 2, 2))
+        out[:, 0, 0, 0] = out[:, 0, 1, 1] = q[:, 0]
+        if where == "gradient":
+            out[q[:, 0] > 1.5, 0, 0, 1] = np.inf
+        return out
+
+    model = es.models.from_function(v, 2, 1, 1.0, gradient=g)
+    start = es.State.from_arrays([[0.0], [1.0]], [[0.0], [1.5]], [[1.0, 0.0], [0.6, 0.8]])
+    with pytest.raises(es.SimulationError, match=r"at step 5 .*trajectory 1"):
+        # q_1(t) ~ cos t + 1.5 sin t passes 1.5 at t = 0.395: step 5 (t = 0.4 -> 0.5)
+        # is the first to evaluate the potential beyond it, at t = 0.45
+        es.run(model, start, dt=0.1, t_final=5.0, backend=backend, validate=False)

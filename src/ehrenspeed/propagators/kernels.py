@@ -5,26 +5,33 @@ written with batched NumPy calls; every stage (eigh, b = U^H c, the phases,
 rho, R = U rho U^T, the kick) makes an (N, S) or (N, S, S) temporary, and
 NumPy's batched ``eigh`` calls LAPACK once per trajectory, which for 2 x 2
 matrices costs about a microsecond of call overhead to do a few flops.
-This module does the same mathematics as one fused pass per trajectory,
-parallel over trajectories (``numba.prange``), for real symmetric V and dV/dq:
+This module does the same mathematics fused per trajectory, parallel over
+trajectories (``numba.prange``), for real symmetric V and dV/dq:
 
 * S = 2: closed-form eigensystem (a rotation by theta with
-  tan 2 theta = 2 V12 / (V11 - V22)), all in scalars, no memory traffic
-  beyond reading V, dV, p, c and writing p, c;
-* 2 < S <= ``JACOBI_MAX_STATES``: cyclic Jacobi rotations in per-thread
-  scratch arrays (accurate to round-off like LAPACK, with no call overhead);
-* larger S: LAPACK ``syevd`` through ``numpy.linalg.eigh`` (the same routine
-  NumPy uses), and BLAS for the two S x S products R = U rho U^T.
+  tan 2 theta = 2 V12 / (V11 - V22)) written without branches, over blocks
+  of :data:`BLOCK` trajectories held as one row per quantity, so that LLVM
+  turns the loop into SIMD code; the phases come from the polynomial
+  :func:`.trig.sincos` (libm above :data:`.trig.SINCOS_MAX`);
+* S > 2: Householder tridiagonalisation + implicit QL in per-thread scratch
+  arrays (accurate to round-off like LAPACK, with no call overhead).
+
+Two entry points: :func:`potential_substep_numba` takes the matrices V and
+dV/dq of every trajectory (Ehrenfest), :func:`taylor_substep_numba` takes
+SPEED's shared expansion (qbar, V, G, H) and forms each trajectory's V and
+dV/dq in registers or scratch, so a SPEED step holds no (N, S, S) array.
 
 Each trajectory's arithmetic does not depend on which block or chunk it is
 in, so results are independent of chunking and thread count. They agree
 with the NumPy reference to round-off (not bit for bit: different but
-equally accurate eigen-solvers and summation orders), which
+equally accurate eigen-solvers, trigonometry and summation orders), which
 ``tests/test_fastpath.py`` checks on every built-in model.
 
 No ``fastmath``: it would let the compiler reassociate sums differently in
 vectorised and remainder iterations, and then a trajectory's result could
-depend on its position in a chunk.
+depend on its position in a chunk. ``error_model="numpy"`` instead of
+Python's: a division by zero gives inf/nan (none can happen on the paths
+used) instead of a test-and-raise that stops vectorisation.
 
 numba is optional (extra ``fast``); without it :data:`HAVE_NUMBA` is False
 and callers use the NumPy path.
@@ -44,6 +51,8 @@ import numpy as np
 # explicit OMP_WAIT_POLICY in the environment is respected.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
+from .trig import SINCOS_MAX, sincos  # noqa: E402  (imports numba: after the line above)
+
 try:  # optional dependency: the package works (more slowly) without it
     import numba
 except ImportError:  # pragma: no cover - exercised only where numba is missing
@@ -56,15 +65,39 @@ HAVE_NUMBA = numba is not None
 #: becomes a relative error eps/|x| <= 1e-15 in phi.
 PHI_SERIES_MAX = 0.1
 
+#: Trajectories per SIMD block of the two-state kernels: the block's rows
+#: (:data:`_ROWS` x BLOCK doubles, 10 KiB) stay in the L1 cache.
+BLOCK = 128
+
 #: Blocks per thread: a little over-decomposition balances the threads when
-#: some trajectories need more Jacobi sweeps than others.
+#: some trajectories need more QL iterations than others.
 _BLOCKS_PER_THREAD = 4
+
+# rows of a two-state block: V11, V22, V12, then Re/Im of c_1, c_2 (replaced
+# by the new coefficients), then R = U Re(rho) U^T (R00, R11, R01)
+_V11, _V22, _V12, _C1R, _C1I, _C2R, _C2I, _R00, _R11, _R01 = range(10)
+_ROWS = 10
 
 
 def supports(v: np.ndarray, dv: np.ndarray, c: np.ndarray) -> bool:
     """True when the compiled kernel handles these arrays (real V and dV/dq)."""
     return (HAVE_NUMBA and not np.iscomplexobj(v) and not np.iscomplexobj(dv)
             and c.ndim == 2 and c.shape[1] >= 1)
+
+
+def supports_taylor(v0: np.ndarray, g: np.ndarray, h: np.ndarray, c: np.ndarray) -> bool:
+    """True when :func:`taylor_substep_numba` handles this (real) expansion."""
+    return supports(v0, g, c) and not np.iscomplexobj(h)
+
+
+def _outputs(p: np.ndarray, c: np.ndarray):
+    """Contiguous inputs, empty outputs and the number of parallel blocks."""
+    if not HAVE_NUMBA:
+        raise RuntimeError("numba is not installed: pip install 'ehrenspeed[fast]'")
+    p = np.ascontiguousarray(p, dtype=np.float64)
+    c = np.ascontiguousarray(c, dtype=np.complex128)
+    n_blocks = min(c.shape[0], _BLOCKS_PER_THREAD * numba.get_num_threads())
+    return p, c, np.empty_like(p), np.empty_like(c), n_blocks
 
 
 def potential_substep_numba(p: np.ndarray, c: np.ndarray, v: np.ndarray, dv: np.ndarray,
@@ -84,26 +117,66 @@ def potential_substep_numba(p: np.ndarray, c: np.ndarray, v: np.ndarray, dv: np.
     p_new : ndarray, shape (n, D)
     c_new : ndarray, shape (n, S), complex
     """
-    if not HAVE_NUMBA:
-        raise RuntimeError("numba is not installed: pip install 'ehrenspeed[fast]'")
-    p = np.ascontiguousarray(p, dtype=np.float64)
-    c = np.ascontiguousarray(c, dtype=np.complex128)
-    v = np.ascontiguousarray(v, dtype=np.float64)
-    dv = np.ascontiguousarray(dv, dtype=np.float64)
-    p_new = np.empty_like(p)
-    c_new = np.empty_like(c)
-    n = c.shape[0]
-    if n == 0:
-        return p_new, c_new
-    n_blocks = min(n, _BLOCKS_PER_THREAD * numba.get_num_threads())
-    kernel = _kernel_two_state if c.shape[1] == 2 else _kernel_general
-    kernel(p, c, v, dv, float(tau), p_new, c_new, n_blocks)
+    p, c, p_new, c_new, n_blocks = _outputs(p, c)
+    if n_blocks:
+        v = np.ascontiguousarray(v, dtype=np.float64)
+        dv = np.ascontiguousarray(dv, dtype=np.float64)
+        kernel = _kernel_two_state if c.shape[1] == 2 else _kernel_general
+        kernel(p, c, v, dv, float(tau), p_new, c_new, n_blocks)
+    return p_new, c_new
+
+
+def taylor_substep_numba(p: np.ndarray, c: np.ndarray, q: np.ndarray, qbar: np.ndarray,
+                         v0: np.ndarray, g: np.ndarray, h: np.ndarray,
+                         tau: float) -> tuple[np.ndarray, np.ndarray]:
+    """The potential substep on SPEED's shared quadratic surface (SPEC 3).
+
+    Equal to round-off to :func:`~.splitting.potential_substep` with the
+    matrices of :meth:`ehrenspeed.potentials.TaylorSource.matrices`,
+
+        V(q) = V0 + sum_a d_a (G_a + 1/2 sum_b H_ab d_b),
+        dV/dq_a (q) = G_a + sum_b H_ab d_b,        d = q - qbar,
+
+    but each trajectory's V and dV/dq live only in registers or per-thread
+    scratch: memory O(n (S + D)) instead of O(n D S^2).
+
+    Parameters
+    ----------
+    p : ndarray, shape (n, D)
+    c : ndarray, shape (n, S), complex
+    q : ndarray, shape (n, D)
+        Positions, bohr (or the model's coordinates).
+    qbar : ndarray, shape (D,)
+        Expansion point.
+    v0, g, h : ndarray, shapes (S, S), (D, S, S), (D, D, S, S), real
+        V, dV/dq and d2V/dq2 at qbar.
+    tau : float, a.u.
+
+    Returns
+    -------
+    p_new : ndarray, shape (n, D)
+    c_new : ndarray, shape (n, S), complex
+    """
+    p, c, p_new, c_new, n_blocks = _outputs(p, c)
+    if n_blocks:
+        taylor = [np.ascontiguousarray(x, dtype=np.float64) for x in (q, qbar, v0, g, h)]
+        kernel = _kernel_two_state_taylor if c.shape[1] == 2 else _kernel_general_taylor
+        kernel(p, c, *taylor, float(tau), p_new, c_new, n_blocks)
     return p_new, c_new
 
 
 if HAVE_NUMBA:  # pragma: no branch
 
-    _jit = numba.njit(cache=True, nogil=True)
+    _jit = numba.njit(cache=True, nogil=True, error_model="numpy")
+    _inline = numba.njit(cache=True, nogil=True, error_model="numpy", inline="always")
+    _parallel = numba.njit(parallel=True, cache=True, error_model="numpy")
+
+    @_inline
+    def _sincos_any(x):  # pragma: no cover - compiled
+        """(sin x, cos x): the polynomial where it is accurate, else libm."""
+        if abs(x) <= SINCOS_MAX:
+            return sincos(x)
+        return np.sin(x), np.cos(x)
 
     @_jit
     def _phi_parts(x, cos_x, sin_x):  # pragma: no cover - compiled
@@ -116,60 +189,227 @@ if HAVE_NUMBA:  # pragma: no branch
             return re, im
         return sin_x / x, (1.0 - cos_x) / x
 
-    @_jit
-    def _two_state(j, p, c, v, dv, tau, p_new, c_new):  # pragma: no cover - compiled
-        """Closed-form substep of trajectory j for S = 2."""
-        v11 = v[j, 0, 0]
-        v22 = v[j, 1, 1]
-        v12 = 0.5 * (v[j, 0, 1] + v[j, 1, 0])
+    # -- two states ---------------------------------------------------------
+
+    @_inline
+    def _rotation2(v11, v22, v12):  # pragma: no cover - compiled
+        """Eigensystem of [[v11, v12], [v12, v22]] without branches.
+
+        Returns (mean, r, cs, sn): eigenvalues mean + r and mean - r, with
+        eigenvectors the columns of U = [[cs, -sn], [sn, cs]]. The larger of
+        |cs|, |sn| (>= 1/sqrt 2) comes from a square root and the other from
+        a division by it, which keeps both accurate. r = sqrt(half^2 + v12^2)
+        without hypot's scaling: it underflows to 0 only below 1e-154
+        hartree, where exp(-+i r tau) = 1 and U drops out of the substep.
+        """
         mean = 0.5 * (v11 + v22)
         half = 0.5 * (v11 - v22)
-        r = np.hypot(half, v12)
-        # U = [[cs, -sn], [sn, cs]]: column 0 has eigenvalue mean + r,
-        # column 1 mean - r. The branch keeps the divisor >= r / sqrt 2.
-        if r == 0.0:
-            cs, sn = 1.0, 0.0
-        elif half >= 0.0:
-            cs = np.sqrt(0.5 * (r + half) / r)
-            sn = v12 / (2.0 * r * cs)
-        else:
-            sn = np.sqrt(0.5 * (r - half) / r)
-            if v12 < 0.0:
-                sn = -sn
-            cs = v12 / (2.0 * r * sn)
-        c1 = c[j, 0]
-        c2 = c[j, 1]
-        b0 = cs * c1 + sn * c2            # adiabatic coefficient, lambda = mean + r
-        b1 = -sn * c1 + cs * c2           # lambda = mean - r
-        # exp(-i lambda tau) = exp(-i mean tau) exp(-+ i r tau)
-        h = r * tau
-        ch, sh = np.cos(h), np.sin(h)
-        common = np.cos(mean * tau) - 1j * np.sin(mean * tau)
-        e0 = common * (ch - 1j * sh)
-        e1 = common * (ch + 1j * sh)
-        a0 = e0 * b0
-        a1 = e1 * b1
-        c_new[j, 0] = cs * a0 - sn * a1
-        c_new[j, 1] = sn * a0 + cs * a1
-        # phi(x), x = (lambda_0 - lambda_1) tau = 2 h: phi = sin(h)/h exp(ih)
-        if h == 0.0:
-            sinc = 1.0
-        else:
-            sinc = sh / h
-        phi_re = sinc * ch
-        phi_im = sinc * sh
-        cross = np.conj(b0) * b1
-        rho01 = cross.real * phi_re - cross.imag * phi_im   # Re(rho_01) = Re(rho_10)
-        rho00 = b0.real * b0.real + b0.imag * b0.imag
-        rho11 = b1.real * b1.real + b1.imag * b1.imag
-        # R = U Re(rho) U^T, then the kick sum_ij R_ij dV_ij
-        r00 = cs * cs * rho00 - 2.0 * cs * sn * rho01 + sn * sn * rho11
-        r11 = sn * sn * rho00 + 2.0 * cs * sn * rho01 + cs * cs * rho11
-        r01 = cs * sn * (rho00 - rho11) + (cs * cs - sn * sn) * rho01
+        r = np.sqrt(half * half + v12 * v12)
+        safe_r = r if r > 0.0 else 1.0
+        large = np.sqrt(0.5 * (safe_r + abs(half)) / safe_r)
+        small = v12 / (2.0 * safe_r * large)
+        cs = large if half >= 0.0 else abs(small)
+        sn = small if half >= 0.0 else (large if v12 >= 0.0 else -large)
+        cs = cs if r > 0.0 else 1.0
+        sn = sn if r > 0.0 else 0.0
+        return mean, r, cs, sn
+
+    @_inline
+    def _rotate2(cs, sn, h, c1r, c1i, c2r, c2i, sin_h, cos_h, sin_m, cos_m):  # pragma: no cover
+        """New coefficients and R = U Re(rho) U^T of one two-state trajectory.
+
+        h = r tau is half the phase difference of the two levels, (sin_m,
+        cos_m) the phase of their mean. Returns (Re, Im of c_1, c_2;
+        R00, R11, R01).
+        """
+        b0r = cs * c1r + sn * c2r          # adiabatic coefficients b = U^T c
+        b0i = cs * c1i + sn * c2i          # (level mean + r)
+        b1r = cs * c2r - sn * c1r          # (level mean - r)
+        b1i = cs * c2i - sn * c1i
+        # exp(-i lambda tau) = exp(-i mean tau) exp(-+ i h)
+        e0r = cos_m * cos_h - sin_m * sin_h
+        e0i = -(cos_m * sin_h + sin_m * cos_h)
+        e1r = cos_m * cos_h + sin_m * sin_h
+        e1i = cos_m * sin_h - sin_m * cos_h
+        a0r = e0r * b0r - e0i * b0i
+        a0i = e0r * b0i + e0i * b0r
+        a1r = e1r * b1r - e1i * b1i
+        a1i = e1r * b1i + e1i * b1r
+        # phi(x) at x = (lambda_0 - lambda_1) tau = 2 h is exp(ih) sin(h)/h
+        sinc = sin_h / (h if h != 0.0 else 1.0) if h != 0.0 else 1.0
+        phi_re = sinc * cos_h
+        phi_im = sinc * sin_h
+        cross_r = b0r * b1r + b0i * b1i    # conj(b0) b1
+        cross_i = b0r * b1i - b0i * b1r
+        rho01 = cross_r * phi_re - cross_i * phi_im      # Re(rho_01) = Re(rho_10)
+        rho00 = b0r * b0r + b0i * b0i
+        rho11 = b1r * b1r + b1i * b1i
+        return (cs * a0r - sn * a1r, cs * a0i - sn * a1i,
+                sn * a0r + cs * a1r, sn * a0i + cs * a1i,
+                cs * cs * rho00 - 2.0 * cs * sn * rho01 + sn * sn * rho11,
+                sn * sn * rho00 + 2.0 * cs * sn * rho01 + cs * cs * rho11,
+                cs * sn * (rho00 - rho11) + (cs * cs - sn * sn) * rho01)
+
+    @_jit
+    def _two_state_block(m, tau, rows):  # pragma: no cover - compiled
+        """Rotate the m trajectories of a block (SIMD): rows as in _ROWS."""
+        v11 = rows[_V11]
+        v22 = rows[_V22]
+        v12 = rows[_V12]
+        c1r = rows[_C1R]
+        c1i = rows[_C1I]
+        c2r = rows[_C2R]
+        c2i = rows[_C2I]
+        r00 = rows[_R00]
+        r11 = rows[_R11]
+        r01 = rows[_R01]
+        for k in range(m):
+            mean, r, cs, sn = _rotation2(v11[k], v22[k], v12[k])
+            h = r * tau
+            sin_h, cos_h = sincos(h)
+            sin_m, cos_m = sincos(mean * tau)
+            n1r, n1i, n2r, n2i, s00, s11, s01 = _rotate2(
+                cs, sn, h, c1r[k], c1i[k], c2r[k], c2i[k], sin_h, cos_h, sin_m, cos_m)
+            c1r[k] = n1r
+            c1i[k] = n1i
+            c2r[k] = n2r
+            c2i[k] = n2i
+            r00[k] = s00
+            r11[k] = s11
+            r01[k] = s01
+
+    @_jit
+    def _finish_block(rows, start, m, c, tau, c_new):  # pragma: no cover - compiled
+        """Store the block's coefficients; redo with libm phases any trajectory
+        whose phase |lambda tau| may exceed the polynomial's range."""
+        for k in range(m):
+            j = start + k
+            v11 = rows[_V11, k]
+            v22 = rows[_V22, k]
+            v12 = rows[_V12, k]
+            # |mean| and r are both <= |v11| + |v22| + |v12|
+            if (abs(v11) + abs(v22) + abs(v12)) * abs(tau) > SINCOS_MAX:
+                mean, r, cs, sn = _rotation2(v11, v22, v12)
+                h = r * tau
+                out = _rotate2(cs, sn, h, c[j, 0].real, c[j, 0].imag, c[j, 1].real, c[j, 1].imag,
+                               np.sin(h), np.cos(h), np.sin(mean * tau), np.cos(mean * tau))
+                rows[_C1R, k], rows[_C1I, k], rows[_C2R, k], rows[_C2I, k] = out[0], out[1], out[2], out[3]
+                rows[_R00, k], rows[_R11, k], rows[_R01, k] = out[4], out[5], out[6]
+            c_new[j, 0] = complex(rows[_C1R, k], rows[_C1I, k])
+            c_new[j, 1] = complex(rows[_C2R, k], rows[_C2I, k])
+
+    @_inline
+    def _load_coefficients(rows, k, c, j):  # pragma: no cover - compiled
+        rows[_C1R, k] = c[j, 0].real
+        rows[_C1I, k] = c[j, 0].imag
+        rows[_C2R, k] = c[j, 1].real
+        rows[_C2I, k] = c[j, 1].imag
+
+    @_inline
+    def _kick2(rows, k, grad, i, p, p_new, j, tau):  # pragma: no cover - compiled
+        """p_new_a = p_a - tau sum_kl R_kl dV_a,kl for trajectory j, whose
+        dV/dq is grad[i] (D, 2, 2) and whose R is column k of the block."""
         for a in range(p.shape[1]):
-            force = (r00 * dv[j, a, 0, 0] + r11 * dv[j, a, 1, 1]
-                     + r01 * (dv[j, a, 0, 1] + dv[j, a, 1, 0]))
+            force = (rows[_R00, k] * grad[i, a, 0, 0] + rows[_R11, k] * grad[i, a, 1, 1]
+                     + rows[_R01, k] * (grad[i, a, 0, 1] + grad[i, a, 1, 0]))
             p_new[j, a] = p[j, a] - tau * force
+
+    @_parallel
+    def _kernel_two_state(p, c, v, dv, tau, p_new, c_new, n_blocks):  # pragma: no cover
+        n = c.shape[0]
+        for blk in numba.prange(n_blocks):
+            rows = np.empty((_ROWS, BLOCK))
+            lo = blk * n // n_blocks
+            hi = (blk + 1) * n // n_blocks
+            for start in range(lo, hi, BLOCK):
+                m = min(BLOCK, hi - start)
+                for k in range(m):
+                    j = start + k
+                    rows[_V11, k] = v[j, 0, 0]
+                    rows[_V22, k] = v[j, 1, 1]
+                    rows[_V12, k] = 0.5 * (v[j, 0, 1] + v[j, 1, 0])
+                    _load_coefficients(rows, k, c, j)
+                _two_state_block(m, tau, rows)
+                _finish_block(rows, start, m, c, tau, c_new)
+                for k in range(m):
+                    _kick2(rows, k, dv, start + k, p, p_new, start + k, tau)
+
+    @_jit
+    def _taylor_point(j, q, qbar, v0, g, h, dq, vj, grad):  # pragma: no cover - compiled
+        """V (S, S) into vj and dV/dq (D, S, S) into grad at trajectory j's
+        position on the quadratic surface about qbar; dq is scratch (D,)."""
+        n_dof = q.shape[1]
+        s = v0.shape[0]
+        for a in range(n_dof):
+            dq[a] = q[j, a] - qbar[a]
+        for k in range(s):
+            for l in range(s):
+                vj[k, l] = v0[k, l]
+        for a in range(n_dof):
+            for k in range(s):
+                for l in range(s):
+                    hd = 0.0
+                    for b in range(n_dof):
+                        hd += h[a, b, k, l] * dq[b]
+                    grad[a, k, l] = g[a, k, l] + hd
+                    vj[k, l] += dq[a] * (g[a, k, l] + 0.5 * hd)
+
+    @_inline
+    def _taylor_two_state(j, q, qbar, v0, g, h, dq, grads, k):  # pragma: no cover - compiled
+        """_taylor_point for S = 2 in scalars: returns (V11, V22, V12) of
+        trajectory j and stores its dV/dq in grads[k] (D, 2, 2)."""
+        n_dof = q.shape[1]
+        for a in range(n_dof):
+            dq[a] = q[j, a] - qbar[a]
+        v00 = v0[0, 0]
+        v11 = v0[1, 1]
+        v01 = v0[0, 1]
+        v10 = v0[1, 0]
+        for a in range(n_dof):
+            h00 = 0.0
+            h11 = 0.0
+            h01 = 0.0
+            h10 = 0.0
+            for b in range(n_dof):
+                h00 += h[a, b, 0, 0] * dq[b]
+                h11 += h[a, b, 1, 1] * dq[b]
+                h01 += h[a, b, 0, 1] * dq[b]
+                h10 += h[a, b, 1, 0] * dq[b]
+            grads[k, a, 0, 0] = g[a, 0, 0] + h00
+            grads[k, a, 1, 1] = g[a, 1, 1] + h11
+            grads[k, a, 0, 1] = g[a, 0, 1] + h01
+            grads[k, a, 1, 0] = g[a, 1, 0] + h10
+            v00 += dq[a] * (g[a, 0, 0] + 0.5 * h00)
+            v11 += dq[a] * (g[a, 1, 1] + 0.5 * h11)
+            v01 += dq[a] * (g[a, 0, 1] + 0.5 * h01)
+            v10 += dq[a] * (g[a, 1, 0] + 0.5 * h10)
+        return v00, v11, 0.5 * (v01 + v10)
+
+    @_parallel
+    def _kernel_two_state_taylor(p, c, q, qbar, v0, g, h, tau, p_new, c_new,
+                                 n_blocks):  # pragma: no cover - compiled
+        n, n_dof = q.shape
+        for blk in numba.prange(n_blocks):
+            rows = np.empty((_ROWS, BLOCK))
+            grads = np.empty((BLOCK, n_dof, 2, 2))
+            dq = np.empty(n_dof)
+            lo = blk * n // n_blocks
+            hi = (blk + 1) * n // n_blocks
+            for start in range(lo, hi, BLOCK):
+                m = min(BLOCK, hi - start)
+                for k in range(m):
+                    j = start + k
+                    v11, v22, v12 = _taylor_two_state(j, q, qbar, v0, g, h, dq, grads, k)
+                    rows[_V11, k] = v11
+                    rows[_V22, k] = v22
+                    rows[_V12, k] = v12
+                    _load_coefficients(rows, k, c, j)
+                _two_state_block(m, tau, rows)
+                _finish_block(rows, start, m, c, tau, c_new)
+                for k in range(m):
+                    _kick2(rows, k, grads, k, p, p_new, start + k, tau)
+
+    # -- more than two states -----------------------------------------------
 
     @_jit
     def _eigh_ql(a, lam, zt, v, w):  # pragma: no cover - compiled
@@ -293,8 +533,11 @@ if HAVE_NUMBA:  # pragma: no branch
                 e[m] = 0.0
 
     @_jit
-    def _propagate(j, p, c, dv, tau, p_new, c_new, lam, zt, b, e, rho, r, w):  # pragma: no cover
-        """Given V = Z diag(lam) Z^T (eigenvectors = rows of zt), rotate c, kick p."""
+    def _propagate(j, p, c, grad, tau, p_new, c_new, lam, zt, b, e, rho, r, w):  # pragma: no cover
+        """Given V = Z diag(lam) Z^T (eigenvectors = rows of zt), rotate c, kick p.
+
+        grad (D, S, S) is dV/dq at trajectory j's position.
+        """
         s = c.shape[1]
         # b = Z^T c, then c_new = Z exp(-i lam tau) b
         for k in range(s):
@@ -305,7 +548,8 @@ if HAVE_NUMBA:  # pragma: no branch
         for i in range(s):
             c_new[j, i] = 0.0
         for k in range(s):
-            e[k] = np.cos(lam[k] * tau) - 1j * np.sin(lam[k] * tau)   # exp(-i lam_k tau)
+            sin_k, cos_k = _sincos_any(lam[k] * tau)
+            e[k] = complex(cos_k, -sin_k)   # exp(-i lam_k tau)
             ak = e[k] * b[k]
             for i in range(s):
                 c_new[j, i] += zt[k, i] * ak
@@ -343,38 +587,48 @@ if HAVE_NUMBA:  # pragma: no branch
             force = 0.0
             for i in range(s):
                 for m in range(s):
-                    force += r[i, m] * dv[j, d, i, m]
+                    force += r[i, m] * grad[d, i, m]
             p_new[j, d] = p[j, d] - tau * force
 
-    # Two kernels rather than one with a branch: numba compiles each on
+    @_jit
+    def _substep_general(j, v, grad, p, c, tau, p_new, c_new, scratch):  # pragma: no cover
+        """Symmetrise V (S, S) of trajectory j, diagonalise it, rotate and kick."""
+        a, lam, zt, x1, x2, b, e, rho, w = scratch
+        s = a.shape[0]
+        for i in range(s):
+            for k in range(s):
+                a[i, k] = 0.5 * (v[i, k] + v[k, i])
+        _eigh_ql(a, lam, zt, x1, x2)
+        _propagate(j, p, c, grad, tau, p_new, c_new, lam, zt, b, e, rho, a, w)
+
+    @_jit
+    def _general_scratch(s):  # pragma: no cover - compiled
+        """Per-block scratch of the general kernel, reused by every trajectory."""
+        return (np.empty((s, s)), np.empty(s), np.empty((s, s)), np.empty(s), np.empty(s),
+                np.empty(s, dtype=np.complex128), np.empty(s, dtype=np.complex128),
+                np.empty((s, s)), np.empty((s, s)))
+
+    # Separate kernels rather than one with branches: numba compiles each on
     # first use only, so a run on a two-state model never pays for
     # compiling the general eigen-solver.
-    _parallel = numba.njit(parallel=True, cache=True)
-
-    @_parallel
-    def _kernel_two_state(p, c, v, dv, tau, p_new, c_new, n_blocks):  # pragma: no cover
-        n = c.shape[0]
-        for blk in numba.prange(n_blocks):
-            for j in range(blk * n // n_blocks, (blk + 1) * n // n_blocks):
-                _two_state(j, p, c, v, dv, tau, p_new, c_new)
-
     @_parallel
     def _kernel_general(p, c, v, dv, tau, p_new, c_new, n_blocks):  # pragma: no cover
         n, s = c.shape
         for blk in numba.prange(n_blocks):
-            # per-block scratch: allocated once, reused by every trajectory
-            a = np.empty((s, s))
-            lam = np.empty(s)
-            zt = np.empty((s, s))
-            x1 = np.empty(s)
-            x2 = np.empty(s)
-            b = np.empty(s, dtype=np.complex128)
-            e = np.empty(s, dtype=np.complex128)
-            rho = np.empty((s, s))
-            w = np.empty((s, s))
+            scratch = _general_scratch(s)
             for j in range(blk * n // n_blocks, (blk + 1) * n // n_blocks):
-                for i in range(s):
-                    for k in range(s):
-                        a[i, k] = 0.5 * (v[j, i, k] + v[j, k, i])
-                _eigh_ql(a, lam, zt, x1, x2)
-                _propagate(j, p, c, dv, tau, p_new, c_new, lam, zt, b, e, rho, a, w)
+                _substep_general(j, v[j], dv[j], p, c, tau, p_new, c_new, scratch)
+
+    @_parallel
+    def _kernel_general_taylor(p, c, q, qbar, v0, g, h, tau, p_new, c_new,
+                               n_blocks):  # pragma: no cover - compiled
+        n, s = c.shape
+        n_dof = q.shape[1]
+        for blk in numba.prange(n_blocks):
+            scratch = _general_scratch(s)
+            dq = np.empty(n_dof)
+            vj = np.empty((s, s))
+            grad = np.empty((n_dof, s, s))
+            for j in range(blk * n // n_blocks, (blk + 1) * n // n_blocks):
+                _taylor_point(j, q, qbar, v0, g, h, dq, vj, grad)
+                _substep_general(j, vj, grad, p, c, tau, p_new, c_new, scratch)

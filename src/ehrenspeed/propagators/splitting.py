@@ -25,71 +25,22 @@ give ``name``, ``order`` and the composition ``weights`` (symmetric, summing
 to 1); each weight costs one potential substep (one SPEED evaluation).
 
 Backends. :func:`potential_substep` below is the NumPy reference. The
-compiled kernel :func:`.kernels.potential_substep_numba` does the same
-mathematics fused per trajectory and in parallel; it agrees with the
-reference to round-off. The backend is chosen per call (``backend=`` of
-:meth:`Splitting.step`) or, when that is None, by the module default:
-``set_backend(...)``, initially the environment variable
-``EHRENSPEED_BACKEND`` or ``"auto"`` (numba when installed and V, dV/dq are
-real; NumPy otherwise).
+compiled kernels :func:`.kernels.potential_substep_numba` and (SPEED)
+:func:`.kernels.taylor_substep_numba` do the same mathematics fused per
+trajectory and in parallel; they agree with the reference to round-off.
+The backend is chosen per call (``backend=`` of :meth:`Splitting.step`) or,
+when that is None, by the package default (:mod:`ehrenspeed.backend`):
+numba when installed and V, dV/dq are real, NumPy otherwise.
 """
 
 from __future__ import annotations
 
-import contextlib
-import os
-
 import numpy as np
 
-from ..errors import InputError
+from ..backend import BACKENDS, check_backend, compiled, get_backend, set_backend, use_backend  # noqa: F401
+from ..potentials import TaylorData
 from ..sampling import State
 from . import kernels
-
-#: Accepted backend names.
-BACKENDS = ("auto", "numpy", "numba")
-
-
-def check_backend(name) -> str:
-    """A valid backend name (lower case), or an InputError naming the problem."""
-    key = str(name).lower()
-    if key not in BACKENDS:
-        raise InputError(f"unknown backend {name!r}; use one of {', '.join(BACKENDS)}")
-    if key == "numba" and not kernels.HAVE_NUMBA:
-        raise InputError("backend 'numba' needs numba: pip install 'ehrenspeed[fast]'")
-    return key
-
-
-_default_backend = check_backend(os.environ.get("EHRENSPEED_BACKEND", "auto"))
-
-
-def get_backend() -> str:
-    """The module-default backend: ``"auto"``, ``"numpy"`` or ``"numba"``."""
-    return _default_backend
-
-
-def set_backend(name: str) -> str:
-    """Set the module-default backend; return the previous one.
-
-    Parameters
-    ----------
-    name : {"auto", "numpy", "numba"}
-        ``"numba"`` raises :class:`~ehrenspeed.errors.InputError` when numba
-        is not installed; ``"auto"`` then quietly uses NumPy.
-    """
-    global _default_backend
-    old, _default_backend = _default_backend, check_backend(name)
-    return old
-
-
-@contextlib.contextmanager
-def use_backend(name: str):
-    """Context manager: the module-default backend is ``name`` inside the block."""
-    old = set_backend(name)
-    try:
-        yield
-    finally:
-        set_backend(old)
-
 
 def substep_function(backend: str | None, v: np.ndarray, dv: np.ndarray, c: np.ndarray):
     """The potential-substep implementation for these arrays and this backend.
@@ -97,10 +48,18 @@ def substep_function(backend: str | None, v: np.ndarray, dv: np.ndarray, c: np.n
     The compiled kernel handles real V and dV/dq; complex (Hermitian) ones
     always take the NumPy reference path.
     """
-    key = _default_backend if backend is None else check_backend(backend)
-    if key != "numpy" and kernels.supports(v, dv, c):
+    if compiled(backend) and kernels.supports(v, dv, c):
         return kernels.potential_substep_numba
     return potential_substep
+
+def _taylor_kernel(context, c: np.ndarray, backend: str | None):
+    """The compiled substep on SPEED's Taylor surface, when it applies (else None)."""
+    if not isinstance(context, TaylorData):
+        return None
+    if compiled(backend) and kernels.supports_taylor(context.v, context.g, context.h, c):
+        return kernels.taylor_substep_numba
+    return None
+
 
 #: Below this |x| the series 1 + i x/2 - x^2/6 replaces (exp(ix) - 1)/(ix),
 #: whose direct evaluation loses digits to cancellation.
@@ -183,7 +142,7 @@ def rotate_coefficients(c: np.ndarray, v: np.ndarray, tau: float):
 
 def drift(q: np.ndarray, p: np.ndarray, inv_mass: np.ndarray, tau: float, model) -> np.ndarray:
     """Kinetic substep q + tau M^-1 p, wrapped into periodic coordinates."""
-    return model.wrap(q + tau * p * inv_mass)
+    return model.wrap(q + p * (tau * inv_mass))   # one (n, D) temporary, not two
 
 
 class Splitting:
@@ -251,6 +210,11 @@ def _potential_all(q, p, c, source, tau, chunk_size, backend=None):
 
 
 def _local_substep(q, p, c, source, context, tau, chunk_size, backend):
+    fused = _taylor_kernel(context, c, backend)
+    if fused is not None:
+        # SPEED on the compiled path: each trajectory's V and dV/dq are formed
+        # inside the kernel, so no (n, D, S, S) array exists and nothing to chunk
+        return fused(p, c, q, context.qbar, context.v, context.g, context.h, tau)
     n = q.shape[0]
     if chunk_size is None or chunk_size >= n:
         v, dv = source.matrices(context, q)

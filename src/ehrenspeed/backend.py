@@ -1,0 +1,86 @@
+"""Which implementation runs the hot loops: compiled (numba) or NumPy.
+
+Every compiled routine of the package (the potential substep kernels, the
+compiled potentials of analytic models) has a NumPy reference that gives
+the same numbers to round-off; ``tests/test_fastpath.py`` checks the
+equality. The choice is one setting:
+
+* ``"auto"`` (default): numba when it is installed, NumPy otherwise;
+* ``"numba"``: numba, an error when it is not installed;
+* ``"numpy"``: the reference everywhere.
+
+It is read from the environment variable ``EHRENSPEED_BACKEND`` at import,
+changed with :func:`set_backend` or, for a block, :func:`use_backend`; a
+run's ``backend=`` argument (config key ``backend``) applies it for the
+run's duration. Complex (Hermitian) potential matrices always take the
+NumPy path.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+
+from .errors import InputError
+
+try:  # optional dependency: the package works (more slowly) without it
+    import numba  # noqa: F401
+    HAVE_NUMBA = True
+except ImportError:  # pragma: no cover - exercised only where numba is missing
+    HAVE_NUMBA = False
+
+#: Accepted backend names.
+BACKENDS = ("auto", "numpy", "numba")
+
+
+def check_backend(name) -> str:
+    """A valid backend name (lower case), or an InputError naming the problem."""
+    key = str(name).lower()
+    if key not in BACKENDS:
+        raise InputError(f"unknown backend {name!r}; use one of {', '.join(BACKENDS)}")
+    if key == "numba" and not HAVE_NUMBA:
+        raise InputError("backend 'numba' needs numba: pip install 'ehrenspeed[fast]'")
+    return key
+
+
+_default_backend = check_backend(os.environ.get("EHRENSPEED_BACKEND", "auto"))
+
+
+def get_backend() -> str:
+    """The module-default backend: ``"auto"``, ``"numpy"`` or ``"numba"``."""
+    return _default_backend
+
+
+def set_backend(name: str) -> str:
+    """Set the module-default backend; return the previous one.
+
+    Parameters
+    ----------
+    name : {"auto", "numpy", "numba"}
+        ``"numba"`` raises :class:`~ehrenspeed.errors.InputError` when numba
+        is not installed; ``"auto"`` then quietly uses NumPy.
+    """
+    global _default_backend
+    old, _default_backend = _default_backend, check_backend(name)
+    return old
+
+
+@contextlib.contextmanager
+def use_backend(name: str | None):
+    """Context manager: the module-default backend is ``name`` inside the block
+    (``None``: unchanged)."""
+    if name is None:
+        yield
+        return
+    old = set_backend(name)
+    try:
+        yield
+    finally:
+        set_backend(old)
+
+
+def compiled(backend: str | None = None) -> bool:
+    """True when compiled code should run: numba installed and the backend
+    (``backend``, or the module default when None) is not ``"numpy"``."""
+    key = _default_backend if backend is None else check_backend(backend)
+    return HAVE_NUMBA and key != "numpy"
