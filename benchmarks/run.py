@@ -162,9 +162,64 @@ def scaling_s(quick: bool) -> str:
     return table(f"Scaling with S (Chemisorption with L layers of 5 states, Ehrenfest, {BACKENDS[0]})",
                  ["S", "N", "ms/step", "ns / (N S^3)", "eigh floor ms", "step / floor", "peak MiB",
                   "peak bytes / (N S^2)"], rows,
-                 note="The model contract returns dense V (N, S, S) and dV/dq (N, D, S, S), so "
-                      "peak memory is O(N S^2 (1 + D)) unless chunk_size bounds it; the compiled "
-                      "substep itself adds O(N S) outputs and O(S^2) scratch per thread.")
+                 note="At these N the dense V (N, S, S) and dV/dq (N, D, S, S) of the model "
+                      "contract fit in the batching budget (ehrenspeed.driver.DENSE_MATRIX_BUDGET), "
+                      "so peak memory is O(N S^2 (1 + D)) here; the next table shows N beyond it.")
+
+
+def scaling_memory(quick: bool) -> str:
+    """Peak memory against N at S = 45, where V and dV/dq outgrow the batching budget."""
+    from ehrenspeed.driver import default_chunk_size
+
+    model = es.models.Chemisorption()
+    s = model.n_states
+    sizes = [64, 256, 1024] if quick else [1024, 4096, 16384]
+    rows = []
+    for method in ("ehrenfest", "speed"):
+        previous = None
+        for n in sizes:
+            peak = peak_memory(model, method, n, 1, 10.0)
+            slope = "" if previous is None else (peak - previous[1]) / ((n - previous[0]) * s)
+            rows.append([method, n, peak / 2**20, peak / (n * s), slope])
+            previous = (n, peak)
+    chunk = default_chunk_size(model)
+    return table(f"Peak memory against N (Chemisorption, S = {s}, D = 1, {BACKENDS[0]}, 1 step)",
+                 ["method", "N", "peak MiB", "peak bytes / (N S)", "increment bytes / (dN S)"], rows,
+                 note=f"Default batching: V and dV/dq (and the temporaries of their use) for at "
+                      f"most {chunk} trajectories at a time (64 MiB of V and dV/dq); SPEED's compiled "
+                      "substep never stores them, only the observables do, in the same batches. "
+                      "Beyond the first batch the increment per added trajectory and state is "
+                      "constant: memory O(N S).")
+
+
+def kernel_table(quick: bool) -> str:
+    """The compiled potential substep alone, against the NumPy reference and eigh."""
+    import numba
+
+    rows = []
+    for label, make, n in (("Tully simple", es.models.TullySimple, 10_000),
+                           ("Pyrazine3", es.models.Pyrazine3, 1024)):
+        model = make()
+        state = es.sample_wigner(wavepacket(model), n, 1, n_states=model.n_states)
+        v, dv = model.potential(state.q), model.gradient(state.q)
+        p, c = state.p, np.ascontiguousarray(state.c, dtype=complex)
+        repeat = 3 if quick else 20
+        substep = es.propagators.potential_substep
+        reference = best_time(lambda: substep(p, c, v, dv, 1.0), repeat)
+        floor, _ = eigh_floor(v, repeat)
+        threads = numba.get_num_threads()
+        for t in sorted({1, threads}):
+            numba.set_num_threads(t)
+            kernels.potential_substep_numba(p, c, v, dv, 1.0)      # compile / warm
+            fast = best_time(lambda: kernels.potential_substep_numba(p, c, v, dv, 1.0), repeat)
+            rows.append([label, model.n_states, n, t, fast * 1e3, fast / n * 1e9 * t,
+                         reference / fast, floor / fast])
+        numba.set_num_threads(threads)
+    return table("Potential substep alone (V, dV/dq given)",
+                 ["model", "S", "N", "threads", "ms", "ns per trajectory x thread",
+                  "NumPy reference / this", "eigh floor / this"], rows,
+                 note="Best of repeated calls of kernels.potential_substep_numba on the same "
+                      "arrays; in a run the workers also wake up for each call.")
 
 
 def peak_memory(model, method, n, steps, dt) -> int:
@@ -208,14 +263,16 @@ def cost_model() -> str:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="small sizes (CI, < 1 minute)")
-    parser.add_argument("--only", choices=["throughput", "peers", "scaling", "cost"], nargs="*")
+    parser.add_argument("--only", choices=["throughput", "peers", "kernels", "scaling", "memory", "cost"], nargs="*")
     args = parser.parse_args(argv)
     start = time.perf_counter()
     info = machine()
     print("## ehrenspeed propagation benchmarks" + (" (--quick)" if args.quick else ""))
     print("\n".join(f"- {k}: {v}" for k, v in info.items()))
     parts = {"throughput": throughput, "peers": peer_table,
-             "scaling": lambda q: scaling_n(q) + "\n" + scaling_s(q), "cost": lambda q: cost_model()}
+             "scaling": lambda q: scaling_n(q) + "\n" + scaling_s(q), "memory": scaling_memory,
+             "kernels": kernel_table,
+             "cost": lambda q: cost_model()}
     for name in args.only or list(parts):
         print(parts[name](args.quick), flush=True)
     print(f"\n(total benchmark time {time.perf_counter() - start:.0f} s)")

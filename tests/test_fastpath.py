@@ -235,3 +235,39 @@ def test_compiled_tully_matrices_match_numpy(name):
         v, dv = model.potential_and_gradient(x)
     assert v.shape == v_ref.shape and dv.shape == dv_ref.shape
     assert np.max(np.abs(v - v_ref)) <= 1e-17 and np.max(np.abs(dv - dv_ref)) <= 1e-17
+
+
+@pytest.mark.parametrize("backend", ["numpy", "auto"])
+def test_default_chunks_bound_the_dense_matrices(monkeypatch, backend):
+    """Without chunk_size, V and dV/dq exist for at most DENSE_MATRIX_BUDGET
+    bytes of trajectories at once, and the result is the unbatched one."""
+    from ehrenspeed import driver
+
+    model = es.models.get("pyrazine3")
+    kw = dict(n_traj=37, dt=4.0, t_final=16.0, output_every=2, seed=2, save_trajectories=True,
+              validate=False, backend=backend)
+    whole = es.run(model, _initial(model), "ehrenfest", **kw)
+    per_trajectory = 8 * (1 + model.n_dof) * model.n_states ** 2
+    monkeypatch.setattr(driver, "DENSE_MATRIX_BUDGET", 10 * per_trajectory + 5)
+    assert driver.default_chunk_size(model) == 10
+    sizes = []
+    for name in ("potential", "potential_and_gradient"):
+        original = getattr(model, name)
+        monkeypatch.setattr(model, name, lambda q, f=original: (sizes.append(len(q)), f(q))[1])
+    batched = es.run(model, _initial(model), "ehrenfest", **kw)
+    assert max(sizes) == 10 and sum(sizes) % 37 == 0
+    for a, b in zip(_final(whole), _final(batched)):
+        assert np.array_equal(a, b)
+
+
+@needs_numba
+@pytest.mark.parametrize("name", ["pyrazine3", "pyrazine_sd"])
+def test_compiled_vibronic_matrices_match_numpy(name):
+    model = es.models.get(name)
+    q = np.random.default_rng(4).normal(scale=3.0, size=(257, model.n_dof))
+    with use_backend("numpy"):
+        v_ref, dv_ref = model.potential_and_gradient(q)
+    with use_backend("numba"):
+        v, dv = model.potential_and_gradient(q)
+    assert v.shape == v_ref.shape and dv.shape == dv_ref.shape
+    assert np.max(np.abs(v - v_ref)) < 1e-14 and np.max(np.abs(dv - dv_ref)) < 1e-14

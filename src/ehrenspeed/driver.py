@@ -61,6 +61,20 @@ def initial_state(model, initial, n_traj, seed) -> State:
     return state.replace(q=model.wrap(state.q))
 
 
+#: Bytes that the dense potential matrices of one batch of trajectories may
+#: take when ``chunk_size`` is not given (V and dV/dq, 8 (1 + D) S^2 bytes per
+#: trajectory): 64 MiB is 10^6 trajectories of a 2-state, 1-coordinate model
+#: or 2048 of the 45-state chemisorption model, large enough that batching
+#: costs nothing measurable and small enough to bound the run's memory.
+DENSE_MATRIX_BUDGET = 64 * 2**20
+
+
+def default_chunk_size(model: Model) -> int:
+    """Trajectories per batch whose V and dV/dq fit in :data:`DENSE_MATRIX_BUDGET`."""
+    per_trajectory = 8 * (1 + model.n_dof) * model.n_states ** 2
+    return max(1, DENSE_MATRIX_BUDGET // per_trajectory)
+
+
 class TrajectoryRun:
     """An ensemble propagation in progress.
 
@@ -83,6 +97,8 @@ class TrajectoryRun:
         if chunk_size is not None and (int(chunk_size) != chunk_size or chunk_size < 1):
             raise InputError(f"chunk_size must be a positive integer, got {chunk_size!r}")
         self.chunk_size = chunk_size
+        # what the propagation uses: the caller's bound or the memory budget
+        self._chunk = chunk_size or default_chunk_size(model)
         self.seed = seed
         # every rank draws the whole sample and keeps its block: the initial
         # conditions do not depend on the number of ranks
@@ -176,7 +192,7 @@ class TrajectoryRun:
     def _local_parts(self, state: State, context) -> dict[str, np.ndarray]:
         """Per-trajectory observables of this process's trajectories, in chunks."""
         n = state.n_traj
-        chunk = self.chunk_size or max(n, 1)
+        chunk = self._chunk
         pieces = []
         for start in range(0, n, chunk):
             part = state.take(slice(start, start + chunk))
@@ -208,7 +224,7 @@ class TrajectoryRun:
             for tau in steps[self.interval_step:]:
                 with use_backend(self.backend):  # models with compiled potentials follow it
                     self.state = self.integrator.step(self.state, tau, self.source, self.model,
-                                                      self.inv_mass, self.chunk_size, self.backend)
+                                                      self.inv_mass, self._chunk, self.backend)
                 self.n_steps += 1
                 self.interval_step += 1
                 self.n_substeps += len(self.integrator.weights)
@@ -454,8 +470,12 @@ def run(model: Model, initial, method="ehrenfest", n_traj: int | None = None, dt
     save_trajectories : bool
         Also store every trajectory's q, p, c at the output times.
     chunk_size : int, optional
-        Trajectories per batch in the potential substep (bounds memory);
-        the result does not depend on it.
+        Trajectories per batch wherever the potential matrices V (n, S, S)
+        and dV/dq (n, D, S, S) are stored (Ehrenfest's model calls,
+        observables); the result does not depend on it. Default: as many as
+        fit in :data:`DENSE_MATRIX_BUDGET`, so that memory grows as
+        O(N (S + D)) with the number of trajectories N. SPEED's compiled
+        substep never stores them.
     progress : bool
         Show a progress bar (tqdm, with elapsed time and time left) on
         standard error; it appears only after two seconds and never when

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..backend import HAVE_NUMBA, compiled
 from ..errors import InputError
 from ..sampling import Wavepacket
 from ..units import EV
@@ -106,6 +107,17 @@ class VibronicCoupling(Model):
     def gradient(self, q):
         q = np.asarray(q, dtype=float)
         return self._linear[None] + np.einsum("nb,abkl->nakl", q, self._hess)
+
+    def potential_and_gradient(self, q):
+        if not compiled():
+            return self.potential(q), self.gradient(q)
+        # one compiled pass per geometry, the same sums as potential() and
+        # gradient() (tests/test_fastpath.py: equal to round-off)
+        q = np.ascontiguousarray(q, dtype=float)
+        v = np.empty((q.shape[0], self.n_states, self.n_states))
+        dv = np.empty((q.shape[0], self.n_dof, self.n_states, self.n_states))
+        _vibronic_matrices(q, self._constant, self._linear, self._quadratic, self._hess, v, dv)
+        return v, dv
 
     def hessian(self, q):
         q = np.asarray(q, dtype=float)
@@ -298,3 +310,29 @@ class PyrazineSchneiderDomcke(VibronicCoupling):
     def initial_wavepacket(self) -> Wavepacket:
         """Ground vibrational state placed on S2."""
         return self.ground_state_wavepacket(state=1)
+
+
+if HAVE_NUMBA:  # pragma: no branch
+    import numba
+
+    @numba.njit(parallel=True, cache=True, error_model="numpy")
+    def _vibronic_matrices(q, constant, linear, quadratic, hess, v, dv):  # pragma: no cover
+        """V = E + sum_a L_a q_a + sum_ab Q_ab q_a q_b and dV/dq_a = L_a + sum_b H_ab q_b
+        at every row of q (N, D), into v (N, S, S) and dv (N, D, S, S)."""
+        n, d = q.shape
+        s = constant.shape[0]
+        for j in numba.prange(n):
+            for k in range(s):
+                for l in range(s):
+                    value = constant[k, l]
+                    for a in range(d):
+                        value += q[j, a] * linear[a, k, l]
+                    for a in range(d):
+                        for b in range(d):
+                            value += (q[j, a] * q[j, b]) * quadratic[a, b, k, l]
+                    v[j, k, l] = value
+                    for a in range(d):
+                        slope = linear[a, k, l]
+                        for b in range(d):
+                            slope += q[j, b] * hess[a, b, k, l]
+                        dv[j, a, k, l] = slope

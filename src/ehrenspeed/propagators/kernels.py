@@ -532,42 +532,56 @@ if HAVE_NUMBA:  # pragma: no branch
                 e[l] = g
                 e[m] = 0.0
 
-    @_jit
+    @_inline
     def _propagate(j, p, c, grad, tau, p_new, c_new, lam, zt, b, e, rho, r, w):  # pragma: no cover
         """Given V = Z diag(lam) Z^T (eigenvectors = rows of zt), rotate c, kick p.
 
-        grad (D, S, S) is dV/dq at trajectory j's position.
+        grad (D, S, S) is dV/dq at trajectory j's position. b and e are real
+        (2, S) scratch (real and imaginary parts), rho, r, w real (S, S).
         """
         s = c.shape[1]
-        # b = Z^T c, then c_new = Z exp(-i lam tau) b
+        # b = Z^T c, in real arithmetic (Z is real)
         for k in range(s):
-            acc = 0.0 + 0.0j
+            br = 0.0
+            bi = 0.0
             for i in range(s):
-                acc += zt[k, i] * c[j, i]
-            b[k] = acc
-        for i in range(s):
-            c_new[j, i] = 0.0
+                z = zt[k, i]
+                br += z * c[j, i].real
+                bi += z * c[j, i].imag
+            b[0, k] = br
+            b[1, k] = bi
+        # a_k = exp(-i lam_k tau) b_k, kept in w[0], w[1]; c_new = Z a
         for k in range(s):
             sin_k, cos_k = _sincos_any(lam[k] * tau)
-            e[k] = complex(cos_k, -sin_k)   # exp(-i lam_k tau)
-            ak = e[k] * b[k]
-            for i in range(s):
-                c_new[j, i] += zt[k, i] * ak
+            e[0, k] = cos_k
+            e[1, k] = -sin_k
+            w[0, k] = cos_k * b[0, k] + sin_k * b[1, k]
+            w[1, k] = cos_k * b[1, k] - sin_k * b[0, k]
+        for i in range(s):
+            re = 0.0
+            im = 0.0
+            for k in range(s):
+                z = zt[k, i]
+                re += z * w[0, k]
+                im += z * w[1, k]
+            c_new[j, i] = complex(re, im)
         # Re(rho_kl) = Re(conj(b_k) b_l phi((lam_k - lam_l) tau)), symmetric in k, l;
         # its imaginary part is antisymmetric and drops out against a real dV
         for k in range(s):
-            rho[k, k] = b[k].real * b[k].real + b[k].imag * b[k].imag
+            rho[k, k] = b[0, k] * b[0, k] + b[1, k] * b[1, k]
             for m in range(k + 1, s):
                 x = (lam[k] - lam[m]) * tau
                 # exp(ix) = conj(e_k) e_m: no trigonometry per pair (S^2/2 of
                 # them for S = 45); accurate enough where it is used, |x| >= 0.1
-                eix = np.conj(e[k]) * e[m]
-                re, im = _phi_parts(x, eix.real, eix.imag)
-                cross = np.conj(b[k]) * b[m]
-                val = cross.real * re - cross.imag * im
+                eix_re = e[0, k] * e[0, m] + e[1, k] * e[1, m]
+                eix_im = e[0, k] * e[1, m] - e[1, k] * e[0, m]
+                re, im = _phi_parts(x, eix_re, eix_im)
+                cross_re = b[0, k] * b[0, m] + b[1, k] * b[1, m]      # conj(b_k) b_m
+                cross_im = b[0, k] * b[1, m] - b[1, k] * b[0, m]
+                val = cross_re * re - cross_im * im
                 rho[k, m] = val
                 rho[m, k] = val
-        # R = Z rho Z^T = zt^T (rho zt); kick_a = sum_im R_im dV_a,im
+        # R = Z^T rho Z = zt^T (rho zt); kick_a = sum_im R_im dV_a,im
         for k in range(s):
             for m in range(s):
                 w[k, m] = 0.0
@@ -590,7 +604,7 @@ if HAVE_NUMBA:  # pragma: no branch
                     force += r[i, m] * grad[d, i, m]
             p_new[j, d] = p[j, d] - tau * force
 
-    @_jit
+    @_inline
     def _substep_general(j, v, grad, p, c, tau, p_new, c_new, scratch):  # pragma: no cover
         """Symmetrise V (S, S) of trajectory j, diagonalise it, rotate and kick."""
         a, lam, zt, x1, x2, b, e, rho, w = scratch
@@ -604,9 +618,9 @@ if HAVE_NUMBA:  # pragma: no branch
     @_jit
     def _general_scratch(s):  # pragma: no cover - compiled
         """Per-block scratch of the general kernel, reused by every trajectory."""
+        # a, lam, zt, x1, x2, b, e, rho, w; w needs >= 2 rows for the phases
         return (np.empty((s, s)), np.empty(s), np.empty((s, s)), np.empty(s), np.empty(s),
-                np.empty(s, dtype=np.complex128), np.empty(s, dtype=np.complex128),
-                np.empty((s, s)), np.empty((s, s)))
+                np.empty((2, s)), np.empty((2, s)), np.empty((s, s)), np.empty((max(s, 2), s)))
 
     # Separate kernels rather than one with branches: numba compiles each on
     # first use only, so a run on a two-state model never pays for
