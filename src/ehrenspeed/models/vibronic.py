@@ -116,7 +116,8 @@ class VibronicCoupling(Model):
         q = np.ascontiguousarray(q, dtype=float)
         v = np.empty((q.shape[0], self.n_states, self.n_states))
         dv = np.empty((q.shape[0], self.n_dof, self.n_states, self.n_states))
-        _vibronic_matrices(q, self._constant, self._linear, self._quadratic, self._hess, v, dv)
+        terms = [np.ascontiguousarray(x) for x in (self._constant, self._linear, self._quadratic, self._hess)]
+        _vibronic_matrices(q, *terms, v, dv)
         return v, dv
 
     def hessian(self, q):
@@ -318,21 +319,35 @@ if HAVE_NUMBA:  # pragma: no branch
     @numba.njit(parallel=True, cache=True, error_model="numpy")
     def _vibronic_matrices(q, constant, linear, quadratic, hess, v, dv):  # pragma: no cover
         """V = E + sum_a L_a q_a + sum_ab Q_ab q_a q_b and dV/dq_a = L_a + sum_b H_ab q_b
-        at every row of q (N, D), into v (N, S, S) and dv (N, D, S, S)."""
+        at every row of q (N, D), into v (N, S, S) and dv (N, D, S, S).
+
+        All arrays C-contiguous. The (S, S) matrices are handled as flat rows
+        of S^2 numbers, so every inner loop is a contiguous multiply-add.
+        """
         n, d = q.shape
-        s = constant.shape[0]
+        ss = constant.size
+        c0 = constant.reshape(ss)
+        lin = linear.reshape(d, ss)
+        quad = quadratic.reshape(d, d, ss)
+        hes = hess.reshape(d, d, ss)
+        vf = v.reshape(n, ss)
+        dvf = dv.reshape(n, d, ss)
         for j in numba.prange(n):
-            for k in range(s):
-                for l in range(s):
-                    value = constant[k, l]
-                    for a in range(d):
-                        value += q[j, a] * linear[a, k, l]
-                    for a in range(d):
-                        for b in range(d):
-                            value += (q[j, a] * q[j, b]) * quadratic[a, b, k, l]
-                    v[j, k, l] = value
-                    for a in range(d):
-                        slope = linear[a, k, l]
-                        for b in range(d):
-                            slope += q[j, b] * hess[a, b, k, l]
-                        dv[j, a, k, l] = slope
+            for kl in range(ss):
+                vf[j, kl] = c0[kl]
+            for a in range(d):
+                qa = q[j, a]
+                for kl in range(ss):
+                    vf[j, kl] += qa * lin[a, kl]
+            for a in range(d):
+                for b in range(d):
+                    qab = q[j, a] * q[j, b]
+                    for kl in range(ss):
+                        vf[j, kl] += qab * quad[a, b, kl]
+            for a in range(d):
+                for kl in range(ss):
+                    dvf[j, a, kl] = lin[a, kl]
+                for b in range(d):
+                    qb = q[j, b]
+                    for kl in range(ss):
+                        dvf[j, a, kl] += qb * hes[a, b, kl]
