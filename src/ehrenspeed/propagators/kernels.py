@@ -236,7 +236,7 @@ if HAVE_NUMBA:  # pragma: no branch
         a1r = e1r * b1r - e1i * b1i
         a1i = e1r * b1i + e1i * b1r
         # phi(x) at x = (lambda_0 - lambda_1) tau = 2 h is exp(ih) sin(h)/h
-        sinc = sin_h / (h if h != 0.0 else 1.0) if h != 0.0 else 1.0
+        sinc = sin_h / h if h != 0.0 else 1.0     # both sides computed (SIMD select): 0/0 discarded
         phi_re = sinc * cos_h
         phi_im = sinc * sin_h
         cross_r = b0r * b1r + b0i * b1i    # conj(b0) b1
