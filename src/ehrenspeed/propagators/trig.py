@@ -32,6 +32,11 @@ reduction degrades beyond |x| ~ 1.6e6, so callers must use libm above
 :data:`SINCOS_MAX`; the substep kernels do.
 """
 
+# Note for editors: numba's on-disk cache of the kernels that inline
+# ``sincos`` (kernels.py) is keyed on kernels.py alone and does not notice an
+# edit of this file; delete src/ehrenspeed/propagators/__pycache__ after
+# changing it.
+
 from __future__ import annotations
 
 import numpy as np
