@@ -1,0 +1,335 @@
+"""Reading configurations: files, stored result configs, one parser per table.
+
+:func:`load_config` reads a TOML file (or the ``config`` attribute of a
+result file) and checks everything that can be checked without running:
+unknown tables and keys, types, ranges, names of models, methods and
+integrators, the model's constructor parameters. :meth:`Config.build` then
+makes the model, wavepacket, method and grid objects, which checks the
+values against each other (shapes, masses, the model's output); problems end
+as one :class:`~ehrenspeed.errors.InputError` whose message starts with the
+file name and names the key. Only ``python_model`` runs code from a
+configuration.
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib
+import json
+import os
+import sys
+import tomllib
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+import numpy as np
+
+from ..errors import EhrenspeedError, InputError
+from .schema import (
+    DEFAULT_DRIFT_WARNING,
+    EXACT_INTEGRATORS,
+    METHOD_NAMES,
+    TRAJECTORY_INTEGRATORS,
+    TRAJECTORY_ONLY,
+    Config,
+    GridConfig,
+    InitialConfig,
+    MethodConfig,
+    ModelConfig,
+    OutputConfig,
+    RunConfig,
+)
+from .tables import _check_keywords, _frozen, _kind, _Table, _thaw
+
+# -- reading files ----------------------------------------------------------------
+def load_config(path: str | os.PathLike) -> Config:
+    """Read and validate a TOML configuration, or the one stored in a result file.
+
+    Raises
+    ------
+    InputError
+        Missing or unreadable file, TOML syntax error, or any invalid key.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"{path}: no such file")
+    if not path.is_file():
+        raise InputError(f"{path}: not a file")
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(8)
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read: {exc.strerror}") from None
+    if head.startswith(b"\x89HDF") or head.startswith(b"CDF"):
+        return _config_from_result(path)
+    try:
+        with open(path, "rb") as handle:
+            data = tomllib.load(handle)
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError(f"{path}: TOML syntax error: {exc}") from None
+    except UnicodeDecodeError:
+        raise InputError(f"{path}: not a UTF-8 text file") from None
+    return Config.from_dict(data, str(path), path.parent)
+
+
+def _config_from_result(path: Path) -> Config:
+    from ..results import config_of, load
+
+    ds = load(path)
+    try:
+        stored = config_of(ds)
+    except json.JSONDecodeError:
+        raise InputError(f"{path}: the result's config attribute is not valid JSON") from None
+    if not stored:
+        raise InputError(f"{path}: the result file has no stored configuration")
+    source = f"{path} (stored config)"
+    return Config.from_dict(_canonical(stored, source), source, path.parent, from_result=True)
+
+
+def _canonical(stored: dict[str, Any], source: str) -> dict[str, Any]:
+    """The configuration-file layout of a stored config (also from ``es.run``/``run_exact``)."""
+    if "run" in stored:  # written by `ehrenspeed run`: already the file layout
+        return stored
+    try:
+        if stored.get("method") == "exact":  # written by run_exact
+            out = {"model": {"name": stored["model"], "parameters": stored.get("model_parameters") or {}},
+                   "initial": _initial_from(stored["wavepacket"]), "method": {"name": "exact"},
+                   "grid": {k: stored["grid"][k] for k in ("lower", "upper", "points")}}
+            run = {"dt": stored["dt"], "t_final": stored["t_final"], "integrator": stored.get("integrator", "strang")}
+        else:  # written by es.run
+            method = dict(stored["method"])
+            for key, value in list(method.items()):
+                if value is None:
+                    del method[key]
+            if method.get("name") == "speed" and not method.get("reference_hessian"):
+                method.pop("reference_hessian", None)
+            out = {"model": {"name": stored["model"]["name"], "parameters": stored["model"].get("parameters") or {}},
+                   "initial": _initial_from(stored["initial"]), "method": method}
+            run = {"dt": stored["dt"], "t_final": stored["t_final"], "integrator": stored["integrator"],
+                   "n_traj": stored["n_traj"]}
+            if isinstance(stored.get("seed"), int):
+                run["seed"] = stored["seed"]
+            if stored.get("chunk_size") is not None:
+                run["chunk_size"] = stored["chunk_size"]
+        if stored.get("output_times") is not None and stored.get("output_every") is None:
+            run["output_times"] = stored["output_times"]
+        elif stored.get("output_every") is not None:
+            run["output_every"] = stored["output_every"]
+        out["run"] = run
+    except (KeyError, TypeError, AttributeError) as exc:
+        raise InputError(f"{source}: not a configuration ehrenspeed can re-run (missing {exc})") from None
+    return out
+
+
+def _initial_from(wp: dict[str, Any]) -> dict[str, Any]:
+    if wp.get("explicit_state"):
+        raise InputError("the run started from an explicit State, which a configuration cannot describe")
+    return {"from_model": False, "q0": wp["q0"], "p0": wp["p0"], "width": wp["width"], "state": wp["state"]}
+
+
+
+# -- one parser per table ----------------------------------------------------------------
+def _parse_model(t: _Table, source: str) -> ModelConfig:
+    from ..models import REGISTRY
+
+    name = t.string("name", None)
+    python_model = t.string("python_model", None)
+    path = t.string("path", None)
+    params_table = t.table("parameters")
+    params = {} if params_table is None else dict(params_table.data)
+    t.finish()
+    if (name is None) == (python_model is None):
+        raise InputError(f"{source}: [model] needs exactly one of 'model.name' or 'model.python_model'")
+    if name is not None:
+        if name.lower() not in REGISTRY:
+            close = difflib.get_close_matches(name.lower(), sorted(REGISTRY), n=1)
+            hint = f"did you mean {close[0]!r}?" if close else f"known models: {', '.join(sorted(REGISTRY))}"
+            raise InputError(f"{source}: key 'model.name': unknown model {name!r}; {hint}")
+        name = name.lower()
+        _check_keywords(REGISTRY[name].__init__, params, "model.parameters", f"model {name!r}", source)
+        if path is not None:
+            raise InputError(f"{source}: key 'model.path' is only used with 'model.python_model'")
+    else:
+        module, _, attr = python_model.partition(":")
+        if not module or not attr or not all(part.isidentifier() for part in module.split(".") + attr.split(".")):
+            raise InputError(f"{source}: key 'model.python_model' must look like 'module:attribute', "
+                             f"got {python_model!r}")
+    return ModelConfig(name, _frozen(params), python_model, path)
+
+
+def _parse_initial(t: _Table | None, model: ModelConfig, source: str) -> InitialConfig:
+    if t is None:
+        return InitialConfig()
+    explicit = any(t.has(k) for k in ("q0", "p0", "width"))
+    from_model = t.boolean("from_model", not explicit)
+    if from_model:
+        if explicit:
+            raise InputError(f"{source}: [initial] takes either from_model = true or q0/p0/width, not both")
+        options = {k: v for k, v in t.data.items() if k != "from_model"}
+        t.used.update(options)
+        if model.name is not None:
+            from ..models import REGISTRY
+
+            maker = getattr(REGISTRY[model.name], "initial_wavepacket", None)
+            if maker is None:
+                raise InputError(f"{source}: model {model.name!r} has no initial_wavepacket(); "
+                                 "give [initial] q0, p0, width and state")
+            _check_keywords(maker, options, "initial", f"{model.name}.initial_wavepacket", source)
+        return InitialConfig(True, _frozen(options))
+    q0 = t.numbers("q0")
+    p0 = t.numbers("p0", tuple(0.0 for _ in q0))
+    if len(p0) != len(q0):
+        raise t.error("p0", f"has {len(p0)} entries, q0 has {len(q0)}")
+    width = t.numbers("width", matrix_ok=True)
+    if isinstance(width[0], tuple):
+        if len(width) != len(q0):
+            raise t.error("width", f"must be {len(q0)} x {len(q0)}, got {len(width)} rows")
+        if not np.all(np.linalg.eigvalsh(np.array(width)) > 0) or not np.allclose(width, np.transpose(width)):
+            raise t.error("width", "must be a symmetric positive definite matrix")
+    else:
+        if len(width) not in (1, len(q0)):
+            raise t.error("width", f"must have 1 or {len(q0)} entries, got {len(width)}")
+        if any(w <= 0 for w in width):
+            raise t.error("width", f"must be positive, got {list(width)}")
+        width = width * len(q0) if len(width) == 1 else width
+    state = t.raw("state", 0)
+    if isinstance(state, bool) or not isinstance(state, (int, list, dict)):
+        raise t.error("state", f"must be a state index or a list of amplitudes, got {_kind(state)}")
+    if isinstance(state, int) and state < 0:
+        raise t.error("state", f"must be a state index >= 0, got {state}")
+    if isinstance(state, list):
+        state = t.numbers("state")
+    if isinstance(state, dict):  # complex amplitudes as stored in results: {real = [...], imag = [...]}
+        st = _Table(state, t.key("state"), source)
+        state = MappingProxyType({"real": st.numbers("real"), "imag": st.numbers("imag")})
+        st.finish()
+        if len(state["real"]) != len(state["imag"]):
+            raise t.error("state", "real and imag must have the same length")
+    t.finish()
+    return InitialConfig(False, MappingProxyType({}), q0, p0, width, state)
+
+
+def _parse_method(t: _Table, source: str) -> MethodConfig:
+    name = t.string("name", choices=METHOD_NAMES)
+    if name != "speed":
+        for key in ("hessian_every", "reference_hessian", "reference_geometry", "adaptive_tol"):
+            if t.has(key):
+                raise t.error(key, f"is only used with method 'speed', not {name!r}")
+        t.finish()
+        return MethodConfig(name)
+    hessian_every = t.integer("hessian_every", 1, minimum=1)
+    reference = t.boolean("reference_hessian", False)
+    geometry = t.numbers("reference_geometry", None)
+    tol = t.number("adaptive_tol", None, positive=True)
+    t.finish()
+    if (hessian_every != 1) + reference + (tol is not None) > 1:
+        raise InputError(f"{source}: [method] choose one Hessian policy: hessian_every, "
+                         "reference_hessian or adaptive_tol")
+    if geometry is not None and not reference:
+        raise t.error("reference_geometry", "needs reference_hessian = true")
+    return MethodConfig(name, hessian_every, reference, geometry, tol)
+
+
+def _parse_run(t: _Table, method: str, source: str) -> RunConfig:
+    exact = method == "exact"
+    if exact:
+        for key in TRAJECTORY_ONLY:
+            if t.has(key):
+                raise t.error(key, "is not used by method 'exact'")
+    dt = t.number("dt", positive=True)
+    t_final = t.number("t_final", positive=True)
+    if t_final < dt:
+        raise t.error("t_final", f"must be at least run.dt ({dt:g}), got {t_final:g}")
+    if t.has("output_every") and t.has("output_times"):
+        raise InputError(f"{source}: give run.output_every or run.output_times, not both")
+    output_every = t.integer("output_every", 1, minimum=1)
+    output_times = t.numbers("output_times", None, scalar_ok=False)
+    if output_times is not None and (min(output_times) < 0 or max(output_times) > t_final * (1 + 1e-9)):
+        raise t.error("output_times", f"must lie in [0, t_final = {t_final:g}]")
+    integrators = EXACT_INTEGRATORS if exact else TRAJECTORY_INTEGRATORS
+    integrator = t.string("integrator", "strang", choices=integrators)
+    drift = t.number("energy_drift_warning", DEFAULT_DRIFT_WARNING, positive=True, allow_inf=True)
+    if exact:
+        t.finish()
+        return RunConfig(dt, t_final, output_every=output_every, output_times=output_times,
+                         integrator=integrator, energy_drift_warning=drift)
+    n_traj = t.integer("n_traj", 100, minimum=1)
+    seed = t.integer("seed", 0, minimum=0)
+    chunk_size = t.integer("chunk_size", None, minimum=1)
+    checkpoint_every = t.integer("checkpoint_every", None, minimum=1)
+    save = t.boolean("save_trajectories", False)
+    backend = t.string("backend", None, choices=("auto", "numpy", "numba"))
+    t.finish()
+    return RunConfig(dt, t_final, n_traj, output_every, output_times, seed, integrator, chunk_size,
+                     checkpoint_every, save, drift, backend)
+
+
+def _parse_grid(t: _Table, source: str) -> GridConfig:
+    lower = t.numbers("lower")
+    upper = t.numbers("upper")
+    points = t.numbers("points", integer=True)
+    t.finish()
+    sizes = {len(lower), len(upper), len(points)} - {1}
+    if len(sizes) > 1:
+        raise InputError(f"{source}: [grid] lower, upper and points must have the same length (or be numbers)")
+    d = sizes.pop() if sizes else 1
+    lower, upper, points = (x * d if len(x) == 1 else x for x in (lower, upper, points))
+    for a, (lo, hi) in enumerate(zip(lower, upper)):
+        if hi <= lo:
+            raise t.error("upper", f"must exceed grid.lower; coordinate {a} has [{lo:g}, {hi:g}]")
+    if any(n < 2 for n in points):
+        raise t.error("points", f"must be at least 2 per coordinate, got {list(points)}")
+    return GridConfig(lower, upper, points)
+
+
+def _parse_output(t: _Table | None, source: str) -> OutputConfig:
+    if t is None:
+        return OutputConfig()
+    path = t.string("path", None)
+    checkpoint = t.string("checkpoint", None)
+    t.finish()
+    for key, value in (("path", path), ("checkpoint", checkpoint)):
+        if value is not None and (not value.strip() or value.endswith(("/", os.sep))):
+            raise t.error(key, f"must name a file, got {value!r}")
+    return OutputConfig(path, checkpoint)
+
+
+# -- user models ---------------------------------------------------------------------------
+def _import_model(spec: str, directory: Path, parameters: dict[str, Any]):
+    """Import ``module:attribute`` (searching ``directory`` first) and make the model."""
+    module_name, _, attr = spec.partition(":")
+    key = "key 'model.python_model'"
+    sys.path.insert(0, str(directory))
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise InputError(f"{key}: cannot import module {module_name!r}: {exc}") from None
+    except EhrenspeedError:
+        raise
+    except Exception as exc:  # the user's module failed while loading
+        raise InputError(f"{key}: importing {module_name!r} failed: {type(exc).__name__}: {exc}") from None
+    finally:
+        try:
+            sys.path.remove(str(directory))
+        except ValueError:  # pragma: no cover - the module removed it itself
+            pass
+    obj: Any = module
+    for part in attr.split("."):
+        if not hasattr(obj, part):
+            raise InputError(f"{key}: module {module_name!r} has no attribute {attr!r}")
+        obj = getattr(obj, part)
+    if not hasattr(obj, "potential") and callable(obj):
+        _check_keywords(obj, parameters, "model.parameters", spec)
+        try:
+            obj = obj(**_thaw(parameters))
+        except EhrenspeedError:
+            raise
+        except Exception as exc:
+            raise InputError(f"{key}: {spec}() failed: {type(exc).__name__}: {exc}") from None
+    elif parameters:
+        raise InputError(f"[model.parameters] given, but {spec} is a model object, not a function")
+    if not all(hasattr(obj, a) for a in ("potential", "n_states", "n_dof", "mass")):
+        raise InputError(f"{key}: {spec} is not a model (needs n_states, n_dof, mass, potential); "
+                         "build one with ehrenspeed.models.from_function")
+    return obj

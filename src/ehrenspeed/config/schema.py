@@ -1,0 +1,348 @@
+"""The typed, frozen configuration: one dataclass per table, and the constants."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, Mapping
+
+import numpy as np
+
+from ..errors import EhrenspeedError, InputError
+from .tables import _check_keywords, _plain, _Table, _thaw
+
+#: Trajectory methods and the grid method a config can name.
+METHOD_NAMES = ("ehrenfest", "speed", "exact")
+#: Integrators of the trajectory methods and of the grid method.
+TRAJECTORY_INTEGRATORS = ("strang", "yoshida4", "yoshida6")
+EXACT_INTEGRATORS = ("strang", "yoshida4")
+#: Run keys that only trajectory methods use.
+TRAJECTORY_ONLY = ("n_traj", "seed", "chunk_size", "checkpoint_every", "save_trajectories")
+#: Default threshold of the energy-drift warning, hartree (27 meV).
+DEFAULT_DRIFT_WARNING = 1e-3
+
+
+# -- the typed, frozen configuration -------------------------------------------
+@dataclass(frozen=True)
+class ModelConfig:
+    """``[model]``: a built-in model by name, or the user's ``python_model``.
+
+    Attributes
+    ----------
+    name : str or None
+        Registry name (``ehrenspeed models`` lists them).
+    parameters : mapping
+        Keyword arguments of the model's constructor (or of the
+        ``python_model`` factory).
+    python_model : str or None
+        ``"module:attribute"``: a model object, or a callable returning one.
+    path : str or None
+        Directory searched first for the ``python_model`` module; [default]
+        the configuration file's directory.
+    """
+
+    name: str | None = None
+    parameters: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    python_model: str | None = None
+    path: str | None = None
+
+
+@dataclass(frozen=True)
+class InitialConfig:
+    """``[initial]``: the model's own wavepacket, or an explicit Gaussian.
+
+    Attributes
+    ----------
+    from_model : bool
+        Use ``model.initial_wavepacket(**options)``.
+    options : mapping
+        Keyword arguments of ``initial_wavepacket`` (e.g. ``temperature``).
+    q0, p0 : tuple of float or None
+        Centre (coordinate units) and mean momentum (a.u.).
+    width : tuple or None
+        Diagonal of A (1 / coordinate^2), or the full matrix as rows.
+    state : int or tuple
+        Diabatic state index, or amplitudes.
+    """
+
+    from_model: bool = True
+    options: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    q0: tuple | None = None
+    p0: tuple | None = None
+    width: tuple | None = None
+    state: Any = 0
+
+
+@dataclass(frozen=True)
+class MethodConfig:
+    """``[method]``: Ehrenfest, SPEED (with its Hessian policy) or exact."""
+
+    name: str = "ehrenfest"
+    hessian_every: int = 1
+    reference_hessian: bool = False
+    reference_geometry: tuple | None = None
+    adaptive_tol: float | None = None
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """``[run]``: time axis, ensemble size, seed, integrator, memory and restart."""
+
+    dt: float
+    t_final: float
+    n_traj: int = 100
+    output_every: int = 1
+    output_times: tuple | None = None
+    seed: int = 0
+    integrator: str = "strang"
+    chunk_size: int | None = None
+    checkpoint_every: int | None = None
+    save_trajectories: bool = False
+    energy_drift_warning: float = DEFAULT_DRIFT_WARNING
+    backend: str | None = None
+
+
+@dataclass(frozen=True)
+class GridConfig:
+    """``[grid]``: the box of the exact method (per coordinate or broadcast)."""
+
+    lower: tuple
+    upper: tuple
+    points: tuple
+
+
+@dataclass(frozen=True)
+class OutputConfig:
+    """``[output]``: result and checkpoint files (relative to the config's directory)."""
+
+    path: str | None = None
+    checkpoint: str | None = None
+
+
+@dataclass(frozen=True)
+class Config:
+    """A validated run configuration.
+
+    Attributes
+    ----------
+    model, initial, method, run, grid, output
+        The tables (``grid`` is None unless the method is exact).
+    source : str
+        Where it came from (file name), used in every message.
+    base_dir : str
+        Directory that relative paths and ``python_model`` modules refer to.
+    from_result : bool
+        Read from a result file's ``config`` attribute.
+    """
+
+    model: ModelConfig
+    initial: InitialConfig
+    method: MethodConfig
+    run: RunConfig
+    grid: GridConfig | None = None
+    output: OutputConfig = field(default_factory=OutputConfig)
+    source: str = "<config>"
+    base_dir: str = "."
+    from_result: bool = False
+
+    # -- construction ---------------------------------------------------------
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], source: str = "<config>", base_dir: str | os.PathLike = ".",
+                  from_result: bool = False) -> "Config":
+        """Validate a parsed configuration (TOML tables as dicts).
+
+        Raises
+        ------
+        InputError
+            Naming ``source`` and the offending key.
+        """
+        from .parse import _parse_grid, _parse_initial, _parse_method, _parse_model, _parse_output, _parse_run
+
+        top = _Table(data, "", source)
+        model = _parse_model(top.table("model", required=True), source)
+        method = _parse_method(top.table("method", required=True), source)
+        initial = _parse_initial(top.table("initial"), model, source)
+        run = _parse_run(top.table("run", required=True), method.name, source)
+        grid_table = top.table("grid")
+        if method.name == "exact":
+            if grid_table is None:
+                raise InputError(f"{source}: method 'exact' needs a [grid] table (lower, upper, points)")
+            grid = _parse_grid(grid_table, source)
+        else:
+            if grid_table is not None:
+                raise InputError(f"{source}: table [grid] is only used with method 'exact', "
+                                 f"not {method.name!r}")
+            grid = None
+        output = _parse_output(top.table("output"), source)
+        top.finish()
+        return cls(model, initial, method, run, grid, output, source, str(base_dir), from_result)
+
+    # -- description ----------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        """The full configuration, defaults filled in, JSON- and TOML-ready.
+
+        Keys whose value is None are left out (TOML has no null), so
+        ``Config.from_dict(c.to_dict())`` gives back an equal configuration.
+        """
+        model: dict[str, Any] = {}
+        if self.model.name is not None:
+            model["name"] = self.model.name
+        else:
+            model["python_model"] = self.model.python_model
+            model["path"] = str(Path(self.base_dir, self.model.path or ".").resolve())
+        model["parameters"] = _plain(dict(self.model.parameters))
+        i = self.initial
+        if i.from_model:
+            initial = {"from_model": True, **_plain(dict(i.options))}
+        else:
+            initial = {"from_model": False, "q0": list(i.q0), "p0": list(i.p0), "width": _plain(i.width),
+                       "state": _plain(i.state)}
+        m = self.method
+        method: dict[str, Any] = {"name": m.name}
+        if m.name == "speed":
+            method.update(hessian_every=m.hessian_every, reference_hessian=m.reference_hessian)
+            if m.reference_geometry is not None:
+                method["reference_geometry"] = list(m.reference_geometry)
+            if m.adaptive_tol is not None:
+                method["adaptive_tol"] = m.adaptive_tol
+        r = self.run
+        run = {"dt": r.dt, "t_final": r.t_final, "output_every": r.output_every, "integrator": r.integrator,
+               "energy_drift_warning": r.energy_drift_warning}
+        if r.output_times is not None:
+            run["output_times"] = list(r.output_times)
+            del run["output_every"]
+        if m.name != "exact":
+            run.update(n_traj=r.n_traj, seed=r.seed, save_trajectories=r.save_trajectories)
+            for key in ("chunk_size", "checkpoint_every", "backend"):
+                if getattr(r, key) is not None:
+                    run[key] = getattr(r, key)
+        out: dict[str, Any] = {"model": model, "initial": initial, "method": method, "run": run}
+        if self.grid is not None:
+            out["grid"] = {"lower": list(self.grid.lower), "upper": list(self.grid.upper),
+                           "points": list(self.grid.points)}
+        output = {key: getattr(self.output, key) for key in ("path", "checkpoint")
+                  if getattr(self.output, key) is not None}
+        if output:
+            out["output"] = output
+        return out
+
+    def to_json(self) -> str:
+        """:meth:`to_dict` as a JSON string (the result's ``config`` attribute)."""
+        return json.dumps(self.to_dict())
+
+    # -- paths ----------------------------------------------------------------
+    def output_path(self, override: str | os.PathLike | None = None) -> Path:
+        """The result file: ``override`` (relative to the working directory),
+        else ``output.path`` (relative to the config's directory), else the
+        config's name with ``.nc`` (``.rerun.nc`` when read from a result)."""
+        if override is not None:
+            return Path(override)
+        if self.output.path is not None and not self.from_result:
+            return Path(self.base_dir) / self.output.path
+        stem = Path(self.source).stem
+        return Path(self.base_dir) / (f"{stem}.rerun.nc" if self.from_result else f"{stem}.nc")
+
+    def checkpoint_path(self, output: str | os.PathLike | None = None) -> Path:
+        """The checkpoint file: ``output.checkpoint``, else ``<result>.checkpoint.npz``."""
+        if self.output.checkpoint is not None and not self.from_result:
+            return Path(self.base_dir) / self.output.checkpoint
+        out = self.output_path(output)
+        return out.with_name(out.name + ".checkpoint.npz")
+
+    # -- objects --------------------------------------------------------------
+    def build(self) -> "Prepared":
+        """Make the model, initial wavepacket, method object and grid.
+
+        Raises
+        ------
+        InputError
+            (also for the model's own complaints) with the file name first.
+        """
+        try:
+            model = self._build_model()
+        except EhrenspeedError as exc:
+            # the model's constructor does not know the key: say which table
+            where = f"[model] {self.model.name!r}: " if self.model.name else ""
+            raise InputError(f"{self.source}: {where}{exc}") from None
+        try:
+            wavepacket = self._build_wavepacket(model)
+            if self.method.name == "exact":
+                from ..grid import Grid
+
+                g = self.grid
+                method: Any = "exact"
+                grid = Grid(g.lower, g.upper, g.points)
+                if grid.n_dof != model.n_dof:
+                    raise InputError(f"[grid] has {grid.n_dof} coordinates, the model has {model.n_dof}")
+            else:
+                method = self._build_method()
+                grid = None
+        except EhrenspeedError as exc:
+            raise InputError(f"{self.source}: {exc}") from None
+        return Prepared(model, wavepacket, method, grid)
+
+    def _build_model(self):
+        from .. import models
+        from .parse import _import_model
+
+        if self.model.name is not None:
+            return models.get(self.model.name, **_thaw(self.model.parameters))
+        return _import_model(self.model.python_model, Path(self.base_dir, self.model.path or "."),
+                             dict(self.model.parameters))
+
+    def _build_wavepacket(self, model):
+        from ..sampling import Wavepacket
+
+        i = self.initial
+        if not i.from_model:
+            if len(i.q0) != model.n_dof:
+                raise InputError(f"key 'initial.q0' has {len(i.q0)} entries, the model has {model.n_dof} "
+                                 "coordinates")
+            state = i.state
+            if isinstance(state, dict):
+                state = np.asarray(state["real"]) + 1j * np.asarray(state["imag"])
+            return Wavepacket(np.array(i.q0), np.array(i.p0), np.array(i.width), state)
+        maker = getattr(model, "initial_wavepacket", None)
+        if maker is None:
+            raise InputError(f"model {getattr(model, 'name', 'user')!r} has no initial_wavepacket(); "
+                             "give [initial] q0, p0, width and state")
+        _check_keywords(maker, i.options, "initial", f"{getattr(model, 'name', 'user')}.initial_wavepacket")
+        wavepacket = maker(**_thaw(i.options))
+        if not isinstance(wavepacket, Wavepacket):
+            raise InputError("initial_wavepacket() did not return an ehrenspeed.Wavepacket")
+        return wavepacket
+
+    def _build_method(self):
+        from ..potentials import SPEED, Ehrenfest
+
+        m = self.method
+        if m.name == "ehrenfest":
+            return Ehrenfest()
+        return SPEED(hessian_every=m.hessian_every, reference_hessian=m.reference_hessian,
+                     reference_geometry=None if m.reference_geometry is None else np.array(m.reference_geometry),
+                     adaptive_tol=m.adaptive_tol)
+
+    def run_kwargs(self) -> dict[str, Any]:
+        """Keyword arguments of :func:`ehrenspeed.run` (or ``run_exact``) from ``[run]``."""
+        r = self.run
+        kwargs: dict[str, Any] = {"dt": r.dt, "t_final": r.t_final, "integrator": r.integrator,
+                                  "output_every": r.output_every,
+                                  "output_times": None if r.output_times is None else np.array(r.output_times)}
+        if self.method.name != "exact":
+            kwargs.update(n_traj=r.n_traj, seed=r.seed, chunk_size=r.chunk_size,
+                          save_trajectories=r.save_trajectories,
+                          energy_drift_warning=r.energy_drift_warning, backend=r.backend)
+        return kwargs
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """The objects a configuration describes, ready for ``es.run``/``run_exact``."""
+
+    model: Any
+    wavepacket: Any
+    method: Any
+    grid: Any = None
