@@ -23,6 +23,15 @@ import os
 
 from .errors import InputError
 
+# numba's OpenMP threads spin while they wait for work by default. When the
+# cores are shared with other processes a spinning thread holds a core that
+# the thread it waits for needs, and a parallel region can take a whole
+# scheduler time slice (measured: 5x slower steps on a loaded 2-core
+# machine). Passive waiting costs microseconds on an idle machine. An
+# explicit OMP_WAIT_POLICY in the environment is respected. Set here, before
+# the package's first import of numba.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
 try:  # optional dependency: the package works (more slowly) without it
     import numba  # noqa: F401
     HAVE_NUMBA = True

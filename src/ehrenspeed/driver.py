@@ -18,9 +18,9 @@ from typing import Any
 import numpy as np
 
 from ._version import __version__
+from .backend import check_backend, use_backend
 from .checkpoint import config_hash, load_checkpoint, save_checkpoint
 from .counting import CountingModel, scalar_cost
-from .backend import check_backend, use_backend
 from .errors import InputError, SimulationError
 from .models.base import Model
 from .observables import ENSEMBLE_OBSERVABLES, ensemble_means, per_trajectory
@@ -64,7 +64,7 @@ def initial_state(model, initial, n_traj, seed) -> State:
 #: Bytes that the dense potential matrices of one batch of trajectories may
 #: take when ``chunk_size`` is not given (V and dV/dq, 8 (1 + D) S^2 bytes per
 #: trajectory): 64 MiB is 10^6 trajectories of a 2-state, 1-coordinate model
-#: or 2048 of the 45-state chemisorption model, large enough that batching
+#: or 2071 of the 45-state chemisorption model, large enough that batching
 #: costs nothing measurable and small enough to bound the run's memory.
 DENSE_MATRIX_BUDGET = 64 * 2**20
 

@@ -71,7 +71,8 @@ class _Tully(Model):
         return two_state(*values), two_state(*slopes)[:, None]
 
     def _kernel_parameters(self) -> np.ndarray:
-        """The model's parameters in the order :func:`_point` reads them."""
+        """The model's parameters in the order the compiled ``_exponents`` and
+        ``_assemble`` read them (``kind`` tells which model)."""
         raise NotImplementedError
 
     def hessian(self, q):
@@ -331,9 +332,10 @@ if HAVE_NUMBA:  # pragma: no branch
     def _assemble(kind, prm, x, e, v, dv):  # pragma: no cover - compiled
         """V and dV/dx from x and the exponentials e (2, N).
 
-        Written into the flat (N * 4) views with one branch-free loop per
-        model, which the compiler vectorises; the pass is bound by the
-        stores of V and dV/dx (64 bytes per point).
+        Written into the flat (N * 4) views; the ``kind`` branch takes the
+        same way at every point and the side of x = 0 is a select, so the
+        loop has no unpredictable branch. The pass is bound by the stores of
+        V and dV/dx (64 bytes per point).
         """
         vf = v.reshape(-1)
         df = dv.reshape(-1)

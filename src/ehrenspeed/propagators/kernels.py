@@ -39,26 +39,13 @@ and callers use the NumPy path.
 
 from __future__ import annotations
 
-import os
-
 import numpy as np
 
-# numba's OpenMP threads spin while they wait for work by default. When the
-# cores are shared with other processes a spinning thread holds a core that
-# the thread it waits for needs, and a parallel region can take a whole
-# scheduler time slice (measured: 5x slower steps on a loaded 2-core
-# machine). Passive waiting costs microseconds on an idle machine. An
-# explicit OMP_WAIT_POLICY in the environment is respected.
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+from ..backend import HAVE_NUMBA  # sets OMP_WAIT_POLICY before numba is imported
+from .trig import SINCOS_MAX, sincos
 
-from .trig import SINCOS_MAX, sincos  # noqa: E402  (imports numba: after the line above)
-
-try:  # optional dependency: the package works (more slowly) without it
+if HAVE_NUMBA:  # pragma: no branch
     import numba
-except ImportError:  # pragma: no cover - exercised only where numba is missing
-    numba = None
-
-HAVE_NUMBA = numba is not None
 
 #: Below |x| = this, phi(x) = (exp(ix) - 1)/(ix) is summed as a series; above
 #: it, from the product of two phases, whose absolute rounding error ~eps
