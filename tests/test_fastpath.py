@@ -167,6 +167,10 @@ def test_polynomial_sincos_accuracy():
         away = np.abs(ref) > 1e-9      # next to a zero only the absolute error is small
         assert np.max(np.abs(got - ref)[away] / np.spacing(np.abs(ref[away]))) <= 2
         assert np.max(np.abs(got - ref)[~away]) < 1e-26
+    # beyond SINCOS_MAX the kernels call libm: exactly NumPy's values, also where
+    # the polynomial's integer quadrant would overflow (|x| > 2^63 pi/2)
+    for big in (1.5e5, -3e7, 1e10, 1e19, -1e300):
+        assert kernels._sincos_any(big) == (np.sin(big), np.cos(big))
 
 
 def _taylor_input(rng, s, d):
@@ -191,7 +195,7 @@ def test_taylor_kernel_matches_reference(n_states, n_dof):
     q = rng.normal(scale=2.0, size=(n, n_dof))
     qbar = q.mean(axis=0)
     data = TaylorData(qbar, v0, g, h)
-    v, dv = TaylorSource.matrices(None, data, q)
+    v, dv = TaylorSource.matrices(None, data, q)    # the NumPy path's matrices; no state used
     for tau in (0.5, -7.0):
         p_ref, c_ref = potential_substep(p, c, v, dv, tau)
         p_fast, c_fast = kernels.taylor_substep_numba(p, c, q, qbar, v0, g, h, tau)
@@ -203,7 +207,8 @@ def test_taylor_kernel_matches_reference(n_states, n_dof):
 @needs_numba
 @pytest.mark.parametrize("n_states", [2, 3])
 def test_huge_phases_take_libm(n_states):
-    """|lambda tau| beyond the polynomial's range: the kernels switch to libm.
+    """|lambda tau| beyond SINCOS_MAX: the kernels' libm branch (the two-state
+    kernel redoes such trajectories after its SIMD pass) is still right.
 
     A diagonal offset of 3000 hartree with tau = 50 gives phases 1.5e5 >
     SINCOS_MAX; the phase itself then carries rounding ~ 50 ulp(3000) ~ 2e-11,
