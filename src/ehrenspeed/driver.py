@@ -221,18 +221,18 @@ class TrajectoryRun:
         steps = steps_between(self.times[self.next_output - 1], target, self.dt)
         self._advance_start = _time.perf_counter()
         try:
-            for tau in steps[self.interval_step:]:
-                with use_backend(self.backend):  # models with compiled potentials follow it
+            with use_backend(self.backend):  # models with compiled potentials follow it
+                for tau in steps[self.interval_step:]:
                     self.state = self.integrator.step(self.state, tau, self.source, self.model,
                                                       self.inv_mass, self._chunk, self.backend)
-                self.n_steps += 1
-                self.interval_step += 1
-                self.n_substeps += len(self.integrator.weights)
-                self._check_finite()
-                if progress is not None:
-                    progress.update(1)
-                if after_step is not None:
-                    after_step(self)
+                    self.n_steps += 1
+                    self.interval_step += 1
+                    self.n_substeps += len(self.integrator.weights)
+                    self._check_finite()
+                    if progress is not None:
+                        progress.update(1)
+                    if after_step is not None:
+                        after_step(self)
             # land exactly on the output time (no accumulated round-off in t)
             self.state = self.state.replace(t=float(target))
             self.record()

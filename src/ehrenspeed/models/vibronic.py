@@ -94,6 +94,9 @@ class VibronicCoupling(Model):
         self._linear = np.moveaxis(linear, 2, 0)                    # (D, S, S)
         self._quadratic = np.moveaxis(quad, (2, 3), (0, 1))         # (D, D, S, S)
         self._hess = self._quadratic + np.swapaxes(self._quadratic, 0, 1)
+        # the same four terms C-contiguous, made once for the compiled evaluation
+        self._compiled_terms = tuple(np.ascontiguousarray(x) for x in
+                                     (self._constant, self._linear, self._quadratic, self._hess))
 
     def potential(self, q):
         q = np.asarray(q, dtype=float)
@@ -116,8 +119,7 @@ class VibronicCoupling(Model):
         q = np.ascontiguousarray(q, dtype=float)
         v = np.empty((q.shape[0], self.n_states, self.n_states))
         dv = np.empty((q.shape[0], self.n_dof, self.n_states, self.n_states))
-        terms = [np.ascontiguousarray(x) for x in (self._constant, self._linear, self._quadratic, self._hess)]
-        _vibronic_matrices(q, *terms, v, dv)
+        _vibronic_matrices(q, *self._compiled_terms, v, dv)
         return v, dv
 
     def hessian(self, q):
