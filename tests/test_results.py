@@ -11,7 +11,7 @@ import ehrenspeed as es
 @pytest.fixture(scope="module")
 def result():
     model = es.models.Pyrazine3()
-    return es.run(model, model.initial_wavepacket(), "speed", n_traj=16, dt=4.0, t_final=100.0,
+    return es.run(model, model.initial_wavepacket(), "speed", n_traj=16, dt=4.0, t_final=99.0,
                   output_times=[10.0, 33.3, 50.0, 99.0], seed=3, save_trajectories=True)
 
 

@@ -28,8 +28,8 @@ from .parallel import as_comm, block
 from .potentials import as_method
 from .propagators import as_integrator
 from .results import make_dataset
-from .sampling import State, Wavepacket, sample_wigner
-from .schedule import check_positive, steps_between
+from .sampling import State, Wavepacket, _check_n_traj, sample_wigner
+from .schedule import check_positive, check_trajectory_memory, steps_between
 from .schedule import output_times as make_output_times
 
 
@@ -58,7 +58,57 @@ def initial_state(model, initial, n_traj, seed) -> State:
     if state.n_dof != model.n_dof or state.n_states != model.n_states:
         raise InputError(f"initial state has (D, S) = ({state.n_dof}, {state.n_states}), "
                          f"model {model.name!r} has ({model.n_dof}, {model.n_states})")
+    _check_finite_sample(state, np.asarray(model.mass, dtype=float))
     return state.replace(q=model.wrap(state.q))
+
+
+def _check_finite_sample(state: State, mass: np.ndarray) -> None:
+    """Refuse initial positions, momenta or kinetic energies that are not finite.
+
+    A Wigner sample of a finite wavepacket can still overflow (p0 = 1e308
+    plus its spread), and p^2 / 2m overflows from |p| ~ 1e154: the run would
+    then record total_energy = inf at every time without complaint.
+    """
+    for name, values in (("position", state.q), ("momentum", state.p)):
+        finite = np.isfinite(values).all(axis=1)
+        if not finite.all():
+            j = int(np.argmin(finite))
+            raise InputError(f"initial {name} of trajectory {j} is not finite: {values[j].tolist()}")
+    with np.errstate(over="ignore"):
+        kinetic = 0.5 * np.sum(state.p**2 / mass, axis=1)
+    finite = np.isfinite(kinetic)
+    if not finite.all():
+        j = int(np.argmin(finite))
+        raise InputError(f"initial kinetic energy of trajectory {j} overflows (momentum {state.p[j].tolist()}); "
+                         "check the wavepacket's p0 and width")
+
+
+def _check_memory(model, initial, n_traj, n_times: int, save_trajectories) -> None:
+    """Refuse, before anything is allocated, a run whose arrays exceed the available memory."""
+    if isinstance(initial, State):  # its arrays exist already; the check still counts them
+        n = int(np.shape(initial.q)[0])
+    elif n_traj is None:
+        n = 1
+    else:
+        n = _check_n_traj(n_traj)
+    check_trajectory_memory(n, int(model.n_dof), int(model.n_states), n_times, bool(save_trajectories))
+
+
+def _check_initial_energies(energy0, comm) -> None:
+    """Refuse a start whose total energy is not finite (rank 0 holds the energies).
+
+    The positions and momenta are finite by now, so a non-finite energy comes
+    from the potential at the initial positions (or from V + p^2 / 2m
+    overflowing): every recorded energy of the run would be inf or NaN.
+    """
+    error = None
+    if comm.is_root:
+        finite = np.isfinite(energy0)
+        if not finite.all():
+            j = int(np.argmin(finite))
+            error = InputError(f"initial total energy of trajectory {j} is {energy0[j]}; "
+                               "the run would record no finite energy")
+    comm.agree(error)
 
 
 #: Bytes that the dense potential matrices of one batch of trajectories may
@@ -100,12 +150,16 @@ class TrajectoryRun:
         # what the propagation uses: the caller's bound or the memory budget
         self._chunk = chunk_size or default_chunk_size(model)
         self.seed = seed
+        t_start = initial.t if isinstance(initial, State) else 0.0
+        # the time axis and the memory are checked before the sample is drawn:
+        # a mistyped n_traj, dt or t_final must not end in a MemoryError
+        self.times = make_output_times(self.dt, t_final, output_every, output_times, t_start=t_start)
+        _check_memory(model, initial, n_traj, len(self.times), save_trajectories)
         # every rank draws the whole sample and keeps its block: the initial
         # conditions do not depend on the number of ranks
         state = initial_state(model, initial, n_traj, seed)
         self.n_traj_total = state.n_traj
         self.block = block(state.n_traj, self.comm.rank, self.comm.size)
-        self.times = make_output_times(self.dt, t_final, output_every, output_times, t_start=state.t)
         self.t_final = float(t_final)
         self.output_every = output_every
         self.initial = initial
@@ -146,6 +200,7 @@ class TrajectoryRun:
         self.drift_warned = False
         self._advance_start: float | None = None
         self.record()
+        _check_initial_energies(self.energy0, self.comm)
 
     # -- observables --------------------------------------------------------
     def record(self) -> None:
