@@ -34,7 +34,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import InputError
+from .errors import InputError, ModelError
 from .parallel import SerialComm, collective
 
 
@@ -186,6 +186,7 @@ class TaylorSource:
     def __init__(self, model, method: SPEED):
         self.model = model
         self.method = method
+        _check_reference_geometry(method.reference_geometry, model)
         self.hessian: np.ndarray | None = None
         self.hessian_point: np.ndarray | None = None
         self.last: TaylorData | None = None
@@ -243,6 +244,7 @@ class TaylorSource:
         point = qbar[None, :]
         v = self.model.potential(point)[0]
         g = self.model.gradient(point)[0]
+        _check_at_point(self.model, qbar, _MEAN, potential=v, gradient=g)
         if for_observables:
             data = TaylorData(qbar, v, g, self.hessian)
             if self.hessian is None:
@@ -258,9 +260,12 @@ class TaylorSource:
 
     def _compute_hessian(self, point: np.ndarray) -> None:
         ref = self.method.reference_geometry
+        where = _MEAN
         if self.method.reference_hessian and ref is not None:
             point = np.asarray(ref, dtype=float).reshape(1, -1)
+            where = "the reference geometry"
         self.hessian = self.model.hessian(point)[0]
+        _check_at_point(self.model, point[0], where, hessian=self.hessian)
         self.hessian_point = point[0]
         self.n_hessians += 1
 
@@ -295,6 +300,38 @@ class TaylorSource:
             self.hessian_point = np.asarray(state["hessian_point"])
             self.last = TaylorData(np.asarray(state["last_qbar"]), np.asarray(state["last_v"]),
                                    np.asarray(state["last_g"]), self.hessian)
+
+
+def _check_reference_geometry(reference, model) -> None:
+    """SPEED's reference geometry must be one finite point of the model's coordinates."""
+    if reference is None:
+        return
+    try:
+        ref = np.asarray(reference, dtype=float)
+    except (TypeError, ValueError):
+        raise InputError(f"reference_geometry must be {model.n_dof} numbers, got {reference!r}") from None
+    if ref.shape != (model.n_dof,):
+        raise InputError(f"reference_geometry must have {model.n_dof} entries (one per coordinate of model "
+                         f"{getattr(model, 'name', 'user')!r}), got shape {ref.shape}")
+    if not np.all(np.isfinite(ref)):
+        raise InputError(f"reference_geometry must be finite, got {ref.tolist()}")
+
+
+#: Where SPEED evaluates the model, in messages.
+_MEAN = "the ensemble mean (SPEED's expansion point)"
+
+
+def _check_at_point(model, point: np.ndarray, where: str, **matrices: np.ndarray) -> None:
+    """Refuse a non-finite V, G or H at SPEED's expansion point, saying where it is.
+
+    Every trajectory shares this Taylor surface, so a NaN here would show up
+    as every trajectory going non-finite at once, reported against the first
+    trajectory, which the model was never evaluated at.
+    """
+    for what, values in matrices.items():
+        if not np.all(np.isfinite(values)):
+            raise ModelError(f"model {getattr(model, 'name', 'user')!r}: {what} contains NaN or Inf at "
+                             f"{where} q = {np.asarray(point).tolist()}")
 
 
 def _single_point_calls(model) -> int | None:
