@@ -79,7 +79,7 @@ points = [16, 16]
 [run]
 dt = 0.05
 t_final = 0.2
-output_times = [0.1]
+output_times = [0.1, 0.2]
 """)
     cfg = load_config(path)
     assert cfg.grid.lower == (-6.0, -6.0) and cfg.grid.points == (16, 16)

@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import schedule
 from ..errors import EhrenspeedError, InputError
 from .schema import (
     DEFAULT_DRIFT_WARNING,
@@ -40,7 +41,15 @@ from .schema import (
     OutputConfig,
     RunConfig,
 )
-from .tables import _check_keywords, _frozen, _kind, _Table, _thaw
+from .tables import (
+    _check_finite_values,
+    _check_keywords,
+    _check_number_keywords,
+    _frozen,
+    _kind,
+    _Table,
+    _thaw,
+)
 
 # -- reading files ----------------------------------------------------------------
 def load_config(path: str | os.PathLike) -> Config:
@@ -139,6 +148,7 @@ def _parse_model(t: _Table, source: str) -> ModelConfig:
     params_table = t.table("parameters")
     params = {} if params_table is None else dict(params_table.data)
     t.finish()
+    _check_finite_values(params, "model.parameters", source)
     if (name is None) == (python_model is None):
         raise InputError(f"{source}: [model] needs exactly one of 'model.name' or 'model.python_model'")
     if name is not None:
@@ -148,6 +158,7 @@ def _parse_model(t: _Table, source: str) -> ModelConfig:
             raise InputError(f"{source}: key 'model.name': unknown model {name!r}; {hint}")
         name = name.lower()
         _check_keywords(REGISTRY[name].__init__, params, "model.parameters", f"model {name!r}", source)
+        _check_number_keywords(REGISTRY[name].__init__, params, "model.parameters", source)
         if path is not None:
             raise InputError(f"{source}: key 'model.path' is only used with 'model.python_model'")
     else:
@@ -168,6 +179,7 @@ def _parse_initial(t: _Table | None, model: ModelConfig, source: str) -> Initial
             raise InputError(f"{source}: [initial] takes either from_model = true or q0/p0/width, not both")
         options = {k: v for k, v in t.data.items() if k != "from_model"}
         t.used.update(options)
+        _check_finite_values(options, "initial", source)
         if model.name is not None:
             from ..models import REGISTRY
 
@@ -176,6 +188,7 @@ def _parse_initial(t: _Table | None, model: ModelConfig, source: str) -> Initial
                 raise InputError(f"{source}: model {model.name!r} has no initial_wavepacket(); "
                                  "give [initial] q0, p0, width and state")
             _check_keywords(maker, options, "initial", f"{model.name}.initial_wavepacket", source)
+            _check_number_keywords(maker, options, "initial", source)
         return InitialConfig(True, _frozen(options))
     q0 = t.numbers("q0")
     p0 = t.numbers("p0", tuple(0.0 for _ in q0))
@@ -189,7 +202,7 @@ def _parse_initial(t: _Table | None, model: ModelConfig, source: str) -> Initial
             raise t.error("width", "must be a symmetric positive definite matrix")
     else:
         if len(width) not in (1, len(q0)):
-            raise t.error("width", f"must have 1 or {len(q0)} entries, got {len(width)}")
+            raise t.error("width", f"must have {_one_or_per_coordinate(len(q0))}, got {len(width)}")
         if any(w <= 0 for w in width):
             raise t.error("width", f"must be positive, got {list(width)}")
         width = width * len(q0) if len(width) == 1 else width
@@ -208,6 +221,13 @@ def _parse_initial(t: _Table | None, model: ModelConfig, source: str) -> Initial
             raise t.error("state", "real and imag must have the same length")
     t.finish()
     return InitialConfig(False, MappingProxyType({}), q0, p0, width, state)
+
+
+def _one_or_per_coordinate(n_dof: int) -> str:
+    """How many entries a per-coordinate list may have, in words."""
+    if n_dof == 1:
+        return "1 entry (one per coordinate)"
+    return f"1 entry or one per coordinate ({n_dof})"
 
 
 def _parse_method(t: _Table, source: str) -> MethodConfig:
@@ -241,12 +261,19 @@ def _parse_run(t: _Table, method: str, source: str) -> RunConfig:
     t_final = t.number("t_final", positive=True)
     if t_final < dt:
         raise t.error("t_final", f"must be at least run.dt ({dt:g}), got {t_final:g}")
+    steps = _step_count(t, dt, t_final)
     if t.has("output_every") and t.has("output_times"):
         raise InputError(f"{source}: give run.output_every or run.output_times, not both")
     output_every = t.integer("output_every", 1, minimum=1)
+    if output_every > steps:
+        raise t.error("output_every", f"({output_every}) exceeds the run's {steps} steps "
+                      f"(run.t_final / run.dt): only the first and last times would be recorded")
     output_times = t.numbers("output_times", None, scalar_ok=False)
     if output_times is not None and (min(output_times) < 0 or max(output_times) > t_final * (1 + 1e-9)):
         raise t.error("output_times", f"must lie in [0, t_final = {t_final:g}]")
+    if output_times is not None and schedule.ends_early(max(output_times), t_final, dt):
+        raise t.error("output_times", f"ends at {max(output_times):g}, before run.t_final = {t_final:g}: "
+                      "the run stops at its last output time; end the list with t_final")
     integrators = EXACT_INTEGRATORS if exact else TRAJECTORY_INTEGRATORS
     integrator = t.string("integrator", "strang", choices=integrators)
     drift = t.number("energy_drift_warning", DEFAULT_DRIFT_WARNING, positive=True, allow_inf=True)
@@ -258,11 +285,24 @@ def _parse_run(t: _Table, method: str, source: str) -> RunConfig:
     seed = t.integer("seed", 0, minimum=0)
     chunk_size = t.integer("chunk_size", None, minimum=1)
     checkpoint_every = t.integer("checkpoint_every", None, minimum=1)
+    # output times off the step grid add at most one shorter step each
+    most_steps = steps + (0 if output_times is None else len(output_times))
+    if checkpoint_every is not None and checkpoint_every > most_steps:
+        raise t.error("checkpoint_every", f"({checkpoint_every}) exceeds the run's {most_steps} steps "
+                      "(run.t_final / run.dt): no checkpoint would ever be written")
     save = t.boolean("save_trajectories", False)
     backend = t.string("backend", None, choices=("auto", "numpy", "numba"))
     t.finish()
     return RunConfig(dt, t_final, n_traj, output_every, output_times, seed, integrator, chunk_size,
                      checkpoint_every, save, drift, backend)
+
+
+def _step_count(t: _Table, dt: float, t_final: float) -> int:
+    """Steps of the run, refused (naming both keys) above :data:`schedule.MAX_STEPS`."""
+    try:
+        return schedule.check_step_count(dt, t_final)
+    except InputError as exc:
+        raise InputError(f"{t.source}: keys 'run.t_final' and 'run.dt': {exc}") from None
 
 
 def _parse_grid(t: _Table, source: str) -> GridConfig:
@@ -309,6 +349,10 @@ def _import_model(spec: str, directory: Path, parameters: dict[str, Any]):
         raise
     except Exception as exc:  # the user's module failed while loading
         raise InputError(f"{key}: importing {module_name!r} failed: {type(exc).__name__}: {exc}") from None
+    except (KeyboardInterrupt, GeneratorExit):
+        raise
+    except BaseException as exc:  # sys.exit() in the module: not a successful run
+        raise InputError(f"{key}: importing {module_name!r} {_exited(exc)}, so no model was made") from None
     finally:
         try:
             sys.path.remove(str(directory))
@@ -327,9 +371,20 @@ def _import_model(spec: str, directory: Path, parameters: dict[str, Any]):
             raise
         except Exception as exc:
             raise InputError(f"{key}: {spec}() failed: {type(exc).__name__}: {exc}") from None
+        except (KeyboardInterrupt, GeneratorExit):
+            raise
+        except BaseException as exc:  # sys.exit() in the factory: not a successful run
+            raise InputError(f"{key}: {spec}() {_exited(exc)} instead of returning a model") from None
     elif parameters:
         raise InputError(f"[model.parameters] given, but {spec} is a model object, not a function")
     if not all(hasattr(obj, a) for a in ("potential", "n_states", "n_dof", "mass")):
         raise InputError(f"{key}: {spec} is not a model (needs n_states, n_dof, mass, potential); "
                          "build one with ehrenspeed.models.from_function")
     return obj
+
+
+def _exited(exc: BaseException) -> str:
+    """Describe a SystemExit (or other non-Exception) raised by the user's code."""
+    if isinstance(exc, SystemExit):
+        return f"called sys.exit({exc.code!r})"
+    return f"raised {type(exc).__name__}: {exc}"

@@ -264,11 +264,14 @@ class Config:
         try:
             model = self._build_model()
         except EhrenspeedError as exc:
+            if str(exc).startswith(f"{self.source}:"):  # already names the file and the key
+                raise
             # the model's constructor does not know the key: say which table
             where = f"[model] {self.model.name!r}: " if self.model.name else ""
             raise InputError(f"{self.source}: {where}{exc}") from None
         try:
             wavepacket = self._build_wavepacket(model)
+            self._check_against_model(model, wavepacket)
             if self.method.name == "exact":
                 from ..grid import Grid
 
@@ -281,6 +284,8 @@ class Config:
                 method = self._build_method()
                 grid = None
         except EhrenspeedError as exc:
+            if str(exc).startswith(f"{self.source}:"):  # already names the file and the key
+                raise
             raise InputError(f"{self.source}: {exc}") from None
         return Prepared(model, wavepacket, method, grid)
 
@@ -289,7 +294,11 @@ class Config:
         from .parse import _import_model
 
         if self.model.name is not None:
-            return models.get(self.model.name, **_thaw(self.model.parameters))
+            def make(parameters):
+                return models.get(self.model.name, **parameters)
+
+            return _build_from_keywords(make, _thaw(self.model.parameters), "model.parameters",
+                                        f"model {self.model.name!r}", self.source)
         return _import_model(self.model.python_model, Path(self.base_dir, self.model.path or "."),
                              dict(self.model.parameters))
 
@@ -309,11 +318,67 @@ class Config:
         if maker is None:
             raise InputError(f"model {getattr(model, 'name', 'user')!r} has no initial_wavepacket(); "
                              "give [initial] q0, p0, width and state")
-        _check_keywords(maker, i.options, "initial", f"{getattr(model, 'name', 'user')}.initial_wavepacket")
-        wavepacket = maker(**_thaw(i.options))
+        what = f"{getattr(model, 'name', 'user')}.initial_wavepacket"
+        _check_keywords(maker, i.options, "initial", what)
+        wavepacket = _build_from_keywords(lambda options: maker(**options), _thaw(i.options), "initial",
+                                          what, self.source)
         if not isinstance(wavepacket, Wavepacket):
             raise InputError("initial_wavepacket() did not return an ehrenspeed.Wavepacket")
         return wavepacket
+
+    def _check_against_model(self, model, wavepacket) -> None:
+        """Check the values that only the built model can judge, naming their keys.
+
+        The library checks the same things later, but its messages cannot name
+        the configuration's keys: the initial state index or amplitudes
+        against the number of states, SPEED's reference geometry against the
+        number of coordinates, a wavepacket whose kinetic energy overflows,
+        and the memory the trajectory arrays need.
+        """
+        from .. import schedule
+
+        i, m, r = self.initial, self.method, self.run
+        s, d = int(model.n_states), int(model.n_dof)
+        if not i.from_model:
+            state = i.state
+            if isinstance(state, int) and state >= s:
+                raise InputError(f"key 'initial.state' {state} is out of range for the model's {s} states "
+                                 f"(0 to {s - 1})")
+            if isinstance(state, tuple) and len(state) != s:
+                raise InputError(f"key 'initial.state' has {len(state)} amplitudes, the model has {s} states")
+        if m.reference_geometry is not None and len(m.reference_geometry) != d:
+            raise InputError(f"key 'method.reference_geometry' has {len(m.reference_geometry)} entries, "
+                             f"the model has {d} coordinate{'s' if d != 1 else ''}")
+        self._check_kinetic_energy(model, wavepacket)
+        if m.name != "exact":
+            times = schedule.output_times(r.dt, r.t_final, r.output_every, r.output_times)
+            try:
+                schedule.check_trajectory_memory(r.n_traj, d, s, len(times), r.save_trajectories)
+            except InputError as exc:
+                keys = "keys 'run.n_traj' and 'run.save_trajectories'" if r.save_trajectories else \
+                    "key 'run.n_traj'"
+                raise InputError(f"{keys}: {exc}") from None
+
+    def _check_kinetic_energy(self, model, wavepacket) -> None:
+        """Refuse a wavepacket whose mean kinetic energy is not a finite number.
+
+        <p^2 / 2m> = sum_a (p0_a^2 + A_aa / 2) / (2 m_a) for the Wigner sample;
+        an overflow here (p0 = 1e200) would make every recorded energy inf.
+        """
+        mass = np.asarray(model.mass, dtype=float)
+        with np.errstate(over="ignore", invalid="ignore"):
+            from_mean = np.sum(wavepacket.p0**2 / (2 * mass))
+            from_spread = np.sum(np.diag(wavepacket.width) / (4 * mass))
+        if np.isfinite(from_mean + from_spread):
+            return
+        i = self.initial
+        if i.from_model:
+            keys = ", ".join(f"'initial.{k}'" for k in i.options) or "[initial]"
+            where = f"key {keys}" if len(i.options) == 1 else f"keys {keys}"
+        else:
+            where = "key 'initial.p0'" if not np.isfinite(from_mean) else "key 'initial.width'"
+        raise InputError(f"{where}: the initial wavepacket's kinetic energy is not finite "
+                         f"(p0 = {wavepacket.p0.tolist()}, width diagonal {np.diag(wavepacket.width).tolist()})")
 
     def _build_method(self):
         from ..potentials import SPEED, Ehrenfest
@@ -336,6 +401,52 @@ class Config:
                           save_trajectories=r.save_trajectories,
                           energy_drift_warning=r.energy_drift_warning, backend=r.backend)
         return kwargs
+
+
+#: Errors a constructor raises for arguments it cannot use (InputError and
+#: ModelError are ValueErrors); anything else is a bug, not bad input.
+_BAD_ARGUMENT_ERRORS = (TypeError, ValueError, ArithmeticError)
+
+
+def _build_from_keywords(make, given: dict[str, Any], table: str, what: str, source: str):
+    """``make(given)``, with a failure caused by the configuration's values named by key.
+
+    When the constructor refuses its arguments, each given key is tried
+    alone at its default (the others kept) to find the one responsible: the
+    constructor's own message cannot name a key of the file.
+
+    Raises
+    ------
+    InputError
+        Starting with ``source`` and naming ``table.key`` (or the table, when
+        no single key is to blame). Errors with no keys given are left alone:
+        the defaults failing is a bug of the model, not of the input.
+    """
+    try:
+        return make(given)
+    except _BAD_ARGUMENT_ERRORS as exc:
+        if not given:
+            raise
+        failure = exc
+    culprit = _culprit(make, given) if len(given) > 1 else next(iter(given))
+    problem = str(failure) if isinstance(failure, EhrenspeedError) else \
+        f"{what} failed: {type(failure).__name__}: {failure}"
+    if culprit is None:
+        keys = ", ".join(f"'{table}.{k}'" for k in given)
+        raise InputError(f"{source}: keys {keys} together: {problem}") from None
+    value = given[culprit]
+    raise InputError(f"{source}: key '{table}.{culprit}' = {value!r} is not usable: {problem}") from None
+
+
+def _culprit(make, given: dict[str, Any]) -> str | None:
+    """The first key without which ``make`` succeeds, else None."""
+    for key in given:
+        try:
+            make({k: v for k, v in given.items() if k != key})
+        except _BAD_ARGUMENT_ERRORS:
+            continue
+        return key
+    return None
 
 
 @dataclass(frozen=True)

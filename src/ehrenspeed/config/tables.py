@@ -182,3 +182,75 @@ def _check_keywords(fn, given: Mapping[str, Any], table: str, what: str, source:
             hint = f"did you mean '{close[0]}'?" if close else f"it takes {', '.join(names) or 'nothing'}"
             prefix = f"{source}: " if source else ""
             raise InputError(f"{prefix}unknown key '{table}.{key}': {what} does not take it; {hint}")
+
+
+def _check_finite_values(values: Mapping[str, Any], table: str, source: str) -> None:
+    """Refuse NaN and infinite numbers anywhere in a table of keyword arguments.
+
+    A NaN model parameter would otherwise surface only later, as a NaN
+    potential at some geometry, far from the key that caused it.
+    """
+    def bad(value: Any) -> bool:
+        if isinstance(value, float):
+            return not math.isfinite(value)
+        if isinstance(value, (list, tuple)):
+            return any(bad(v) for v in value)
+        if isinstance(value, Mapping):
+            return any(bad(v) for v in value.values())
+        return False
+
+    for key, value in values.items():
+        if bad(value):
+            raise InputError(f"{source}: key '{table}.{key}' must be finite, got {_plain(value)!r}")
+
+
+def _check_number_keywords(fn, given: Mapping[str, Any], table: str, source: str) -> None:
+    """Refuse non-numbers for keyword arguments whose default is a float.
+
+    A real-valued default (``a=0.01``, ``mass=2000.0``) or a ``float``
+    annotation says the argument is a physical quantity: a number, or a list
+    of numbers where the model takes one per coordinate. A default that is a
+    tuple of numbers (``omega=(0.074, 0.126, 0.118)``) fixes the length: one
+    entry per mode of a model whose modes are fixed. Strings, booleans,
+    tables and wrong lengths would otherwise fail deep inside the
+    constructor, with a message that names no key.
+    """
+    try:
+        params = inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return
+    for key, value in given.items():
+        param = params.get(key)
+        if param is None:
+            continue
+        entries = _real_entries(param.default)
+        if entries is None and not _takes_real(param):
+            continue
+        items = value if isinstance(value, (list, tuple)) else [value]
+        if not items or not all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in items):
+            want = "a number" if entries is None else f"a list of {entries} numbers"
+            raise InputError(f"{source}: key '{table}.{key}' must be {want}, got {_kind(value)}")
+        if entries is not None and isinstance(value, (list, tuple)) and len(value) != entries:
+            raise InputError(f"{source}: key '{table}.{key}' must have {entries} entries, as its default "
+                             f"does, got {len(value)}")
+
+
+def _real_entries(default: Any) -> int | None:
+    """Length of a default that is a tuple of numbers, else None."""
+    if isinstance(default, (tuple, list)) and default and all(
+            isinstance(x, (int, float)) and not isinstance(x, bool) for x in default):
+        return len(default)
+    return None
+
+
+def _takes_real(param: inspect.Parameter) -> bool:
+    """Whether a parameter's default or annotation says it is a real number."""
+    default = param.default
+    if isinstance(default, float):
+        return True
+    if default in (None, inspect.Parameter.empty) or isinstance(default, (bool, int)):
+        annotation = param.annotation
+        if isinstance(annotation, str):  # postponed annotations: "float | None"
+            return annotation.replace(" ", "") in ("float", "float|None", "None|float", "Optional[float]")
+        return annotation is float
+    return False
