@@ -89,6 +89,67 @@ def user_module(kind: str, name: str) -> str:
         """)
 
 
+#: User modules that end the interpreter instead of making a model.
+EXITING_MODULES = {
+    "exits_on_import": "import sys\nsys.exit(0)\n",
+    "exits_in_factory": "import sys\n\ndef make():\n    sys.exit(3)\n",
+}
+
+#: A model whose potential is NaN on 3 < x < 5 only: the two trajectories of
+#: SPEED_AT_NAN start at x = 6.45 and 1.32 (seed 3), their mean at 3.89.
+NAN_AT_MEAN_MODULE = """
+import numpy as np
+from ehrenspeed.models.base import Model
+
+class HoleInTheMiddle(Model):
+    n_states, n_dof, name = 2, 1, "hole"
+    mass = np.array([2000.0])
+    def potential(self, q):
+        x = q[:, 0]
+        v = np.zeros((len(x), 2, 2))
+        v[:, 0, 0] = np.where((x > 3.0) & (x < 5.0), np.nan, 0.01 * x)
+        v[:, 0, 1] = v[:, 1, 0] = 0.001
+        return v
+
+def make():
+    return HoleInTheMiddle()
+"""
+
+SPEED_AT_NAN = """
+[model]
+python_model = "nan_at_mean:make"
+[initial]
+q0 = [0.0]
+width = [0.05]
+[method]
+name = "speed"
+[run]
+n_traj = 2
+seed = 3
+dt = 1.0
+t_final = 4.0
+"""
+
+
+def explicit(q0="[-5.0]", p0="[10.0]", width="[1.0]", state=None, **changes) -> str:
+    """:func:`good` with an explicit Gaussian instead of the model's wavepacket."""
+    lines = f"q0 = {q0}\np0 = {p0}\nwidth = {width}" + ("" if state is None else f"\nstate = {state}")
+    return good(**changes).replace("from_model = true", lines)
+
+
+def other_model(name: str, **changes) -> str:
+    """:func:`good` with another built-in model."""
+    return good(**changes).replace('name = "tully_simple"', f'name = "{name}"')
+
+
+def python_model(module: str) -> str:
+    """:func:`good` with ``module:make`` as the model."""
+    return good().replace('name = "tully_simple"', f'python_model = "{module}:make"')
+
+
+PARAMETERS = "[model.parameters]\n"
+
+
 def _checkpoint_of_other_config(tmp: Path) -> None:
     """A checkpoint written by a run with another seed, where config.toml's checkpoint goes."""
     model = es.models.TullySimple()
@@ -140,6 +201,59 @@ CASES = [
     ("output under a file", good(), ["-o", "{tmp}/afile/out.nc"], "file", "not a directory"),
     ("resume without checkpoint", good(), ["--resume"], None, "no checkpoint"),
     ("checkpoint of another config", good(), ["--resume"], "other-checkpoint", "different configuration"),
+    # model parameters and initial options of the wrong type, length or value
+    ("model parameter string", good(model_extra=PARAMETERS + 'a = "big"'), [], None,
+     "key 'model.parameters.a' must be a number, got str 'big'"),
+    ("model parameter boolean", good(model_extra=PARAMETERS + "a = true"), [], None,
+     "key 'model.parameters.a' must be a number, got a boolean"),
+    ("model parameter list for a number", good(model_extra=PARAMETERS + "mass = [1.0, 2.0]"), [], None,
+     "key 'model.parameters.mass'"),
+    ("vibronic omega wrong length", other_model("pyrazine_sd", model_extra=PARAMETERS + "omega = [0.1]"),
+     [], None, "key 'model.parameters.omega' must have 3 entries"),
+    ("model count zero", other_model("chemisorption", model_extra=PARAMETERS + "n_layers = 0"), [], None,
+     "key 'model.parameters.n_layers'"),
+    ("model parameter nan", good(model_extra=PARAMETERS + "a = nan"), [], None,
+     "key 'model.parameters.a' must be finite"),
+    ("initial option string", good(initial_extra='k0 = "fast"'), [], None,
+     "key 'initial.k0' must be a number, got str 'fast'"),
+    ("initial temperature string", other_model("furan_dimer", initial_extra='temperature = "room"'), [],
+     None, "key 'initial.temperature' must be a number"),
+    ("initial temperature nan", other_model("furan_dimer", initial_extra="temperature = nan"), [], None,
+     "key 'initial.temperature' must be finite"),
+    ("initial temperature negative", other_model("furan_dimer", initial_extra="temperature = -5.0"), [],
+     None, "key 'initial.temperature'"),
+    ("initial k0 overflows", good(initial_extra="k0 = 1e200"), [], None, "key 'initial.k0'"),
+    ("initial p0 overflows", explicit(p0="[1e200]"), [], None, "key 'initial.p0'"),
+    ("width wrong length", explicit(width="[1.0, 2.0]"), [], None,
+     "key 'initial.width' must have 1 entry (one per coordinate), got 2"),
+    ("state index out of range", explicit(state=5), [], None, "key 'initial.state' 5 is out of range"),
+    ("state amplitudes wrong length", explicit(state="[1.0, 0.0, 0.0]"), [], None,
+     "key 'initial.state' has 3 amplitudes"),
+    # runs too long or too large for the machine
+    ("n_traj beyond memory", good(n_traj=10**12), [], None, "key 'run.n_traj'"),
+    ("n_traj beyond int64", good(n_traj=10**20), [], None, "key 'run.n_traj'"),
+    ("saved trajectories beyond memory", good(n_traj=10**12, run_extra="save_trajectories = true"), [], None,
+     "keys 'run.n_traj' and 'run.save_trajectories'"),
+    ("t_final too many steps", good(t_final="1e15"), [], None, "keys 'run.t_final' and 'run.dt'"),
+    ("dt too many steps", good(dt="1e-300"), [], None, "keys 'run.t_final' and 'run.dt'"),
+    ("output_every beyond the run", good(run_extra="output_every = 1000"), [], None,
+     "key 'run.output_every' (1000) exceeds"),
+    ("checkpoint_every beyond the run", good(run_extra="checkpoint_every = 1000"), [], None,
+     "key 'run.checkpoint_every' (1000) exceeds"),
+    # silent early end
+    ("output_times end before t_final", good(run_extra="output_times = [2.0, 4.0]"), [], None,
+     "key 'run.output_times' ends at 4, before run.t_final = 8"),
+    # messages that named neither file nor key
+    ("reference_geometry wrong length",
+     good(method="speed", method_extra="reference_hessian = true\nreference_geometry = [1.0, 2.0, 3.0]"),
+     [], None, "key 'method.reference_geometry' has 3 entries"),
+    ("SPEED potential NaN at the mean", SPEED_AT_NAN, [], "module:nan_at_mean",
+     "at the ensemble mean (SPEED's expansion point) q = [3.88"),
+    # user code that exits instead of returning a model
+    ("python_model exits on import", python_model("exits_on_import"), [], "module:exits_on_import",
+     "key 'model.python_model': importing 'exits_on_import' called sys.exit(0)"),
+    ("python_model factory exits", python_model("exits_in_factory"), [], "module:exits_in_factory",
+     "key 'model.python_model': exits_in_factory:make() called sys.exit(3)"),
 ]
 
 
@@ -151,6 +265,11 @@ def _prepare(tmp: Path, text, setup) -> Path:
         module = {"nonhermitian": "bad_herm", "nan": "bad_nan", "shape": "bad_shape"}[setup]
         sys.modules.pop(module, None)
         (tmp / f"{module}.py").write_text(user_module(setup, module))
+    elif setup is not None and setup.startswith("module:"):
+        module = setup.partition(":")[2]
+        sys.modules.pop(module, None)
+        source = NAN_AT_MEAN_MODULE if module == "nan_at_mean" else EXITING_MODULES[module]
+        (tmp / f"{module}.py").write_text(source)
     elif setup == "mkdir":
         (tmp / "adir").mkdir()
     elif setup == "file":
