@@ -375,3 +375,58 @@ def test_nan_during_run_names_step_and_trajectory_and_keeps_checkpoint(tmp_path,
     assert not (tmp_path / "config.nc").exists()
     arrays = np.load(tmp_path / "config.nc.checkpoint.npz")
     assert np.all(np.isfinite(arrays["q"]))
+
+
+# -- the same checks in the library, where no configuration file names the keys ------------
+def _tully_run(**changes):
+    model = es.models.TullySimple()
+    kwargs = {"initial": model.initial_wavepacket(), "n_traj": 4, "dt": 2.0, "t_final": 8.0, "seed": 3}
+    kwargs.update(changes)
+    return es.run(model, **kwargs)
+
+
+def _nan_beyond_zero(q):
+    x = q[:, 0]
+    v = np.zeros((len(x), 2, 2))
+    v[:, 0, 0] = np.where(x > 0.0, np.nan, 0.01 * x)
+    v[:, 1, 1] = 0.01
+    return v
+
+
+LIBRARY_CASES = [
+    ("output_times end early", {"output_times": [2.0, 4.0]}, "before t_final = 8"),
+    ("dt too small", {"dt": 1e-300}, "more than the limit of 1e+09"),
+    ("t_final too large", {"t_final": 1e15}, "more than the limit of 1e+09"),
+    ("n_traj beyond int64", {"n_traj": 10**20}, "of memory available"),
+    ("p0 overflows", {"initial": es.Wavepacket([-5.0], [1e200], [1.0], 0)}, "kinetic energy"),
+    ("reference_geometry wrong length",
+     {"method": es.SPEED(reference_hessian=True, reference_geometry=[1.0, 2.0, 3.0])},
+     "reference_geometry must have 1 entry"),
+]
+
+
+@pytest.mark.parametrize("name, changes, expected", LIBRARY_CASES, ids=[c[0] for c in LIBRARY_CASES])
+def test_library_refuses(name, changes, expected):
+    with pytest.raises(es.InputError, match=expected.replace("+", r"\+").replace("(", r"\(")):
+        _tully_run(**changes)
+
+
+def test_stored_trajectories_count_against_memory(monkeypatch):
+    """With save_trajectories every output time holds the whole ensemble."""
+    from ehrenspeed import schedule
+
+    # 4000 trajectories x 6 doubles: 0.4 MB of state, 6 MB over 33 stored output times
+    monkeypatch.setattr(schedule, "available_memory", lambda: 2 * 2**20)
+    model = es.models.TullySimple()
+    args = dict(n_traj=4000, dt=1.0, t_final=32.0, seed=1)
+    es.driver.TrajectoryRun(model, model.initial_wavepacket(), **args)
+    with pytest.raises(es.InputError, match="storing 33 output times"):
+        es.driver.TrajectoryRun(model, model.initial_wavepacket(), save_trajectories=True, **args)
+
+
+def test_non_finite_initial_energy_names_the_trajectory():
+    """Trajectory 0 (which validation probes) is fine; trajectory 1 starts where V is NaN."""
+    model = es.models.from_function(_nan_beyond_zero, 2, 1, 2000.0, name="half_nan")
+    state = es.State.from_arrays([[-1.0], [1.0]], [[0.0], [0.0]], [[1, 0], [1, 0]])
+    with pytest.raises(es.InputError, match="initial total energy of trajectory 1 is nan"):
+        es.run(model, state, dt=1.0, t_final=2.0)

@@ -311,7 +311,8 @@ def _check_reference_geometry(reference, model) -> None:
     except (TypeError, ValueError):
         raise InputError(f"reference_geometry must be {model.n_dof} numbers, got {reference!r}") from None
     if ref.shape != (model.n_dof,):
-        raise InputError(f"reference_geometry must have {model.n_dof} entries (one per coordinate of model "
+        entries = "1 entry" if model.n_dof == 1 else f"{model.n_dof} entries"
+        raise InputError(f"reference_geometry must have {entries} (one per coordinate of model "
                          f"{getattr(model, 'name', 'user')!r}), got shape {ref.shape}")
     if not np.all(np.isfinite(ref)):
         raise InputError(f"reference_geometry must be finite, got {ref.tolist()}")
