@@ -154,7 +154,12 @@ class TrajectoryRun:
         # the time axis and the memory are checked before the sample is drawn:
         # a mistyped n_traj, dt or t_final must not end in a MemoryError
         self.times = make_output_times(self.dt, t_final, output_every, output_times, t_start=t_start)
-        _check_memory(model, initial, n_traj, len(self.times), save_trajectories)
+        error = None
+        try:
+            _check_memory(model, initial, n_traj, len(self.times), save_trajectories)
+        except InputError as exc:  # ranks on different nodes may see different free memory
+            error = exc
+        self.comm.agree(error)
         # every rank draws the whole sample and keeps its block: the initial
         # conditions do not depend on the number of ranks
         state = initial_state(model, initial, n_traj, seed)

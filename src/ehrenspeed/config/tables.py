@@ -223,6 +223,10 @@ def _check_number_keywords(fn, given: Mapping[str, Any], table: str, source: str
         param = params.get(key)
         if param is None:
             continue
+        if _has_boolean(value) and not _takes_boolean(param):
+            # TOML's true is not 1: a boolean where no flag is expected is a slip
+            raise InputError(f"{source}: key '{table}.{key}' must not be a boolean "
+                             f"(default {param.default!r}), got {_kind(value)}")
         entries = _real_entries(param.default)
         if entries is None and not _takes_real(param):
             continue
@@ -233,6 +237,20 @@ def _check_number_keywords(fn, given: Mapping[str, Any], table: str, source: str
         if entries is not None and isinstance(value, (list, tuple)) and len(value) != entries:
             raise InputError(f"{source}: key '{table}.{key}' must have {entries} entries, as its default "
                              f"does, got {len(value)}")
+
+
+def _has_boolean(value: Any) -> bool:
+    if isinstance(value, (list, tuple)):
+        return any(_has_boolean(v) for v in value)
+    return isinstance(value, bool)
+
+
+def _takes_boolean(param: inspect.Parameter) -> bool:
+    """Whether a parameter is a flag (boolean default or ``bool`` annotation)."""
+    annotation = param.annotation
+    if isinstance(annotation, str):
+        return "bool" in annotation
+    return isinstance(param.default, bool) or annotation is bool
 
 
 def _real_entries(default: Any) -> int | None:
