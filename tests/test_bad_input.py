@@ -231,7 +231,17 @@ CASES = [
     ("state index out of range", explicit(state=5), [], None, "key 'initial.state' 5 is out of range"),
     ("state amplitudes wrong length", explicit(state="[1.0, 0.0, 0.0]"), [], None,
      "key 'initial.state' has 3 amplitudes"),
+    ("state amplitudes all zero", explicit(state="[0.0, 0.0]"), [], None,
+     "key 'initial.state' amplitudes are all zero"),
+    ("complex amplitudes wrong length",
+     explicit(state="{real = [1.0, 0.0, 0.0], imag = [0.0, 0.0, 0.0]}"), [], None,
+     "key 'initial.state' has 3 amplitudes"),
     # runs too long or too large for the machine
+    ("grid beyond memory",
+     good(method="exact").replace("n_traj = 4", "").replace("seed = 3", "")
+     + "\n[grid]\nlower = -10\nupper = 10\npoints = 10000000000000\n", [], None, "key 'grid.points'"),
+    ("seed beyond int64", good().replace("seed = 3", f"seed = {2**64}"), [], None,
+     "key 'run.seed' must be at most"),
     ("n_traj beyond memory", good(n_traj=10**12), [], None, "key 'run.n_traj'"),
     ("n_traj beyond int64", good(n_traj=10**20), [], None, "key 'run.n_traj'"),
     ("saved trajectories beyond memory", good(n_traj=10**12, run_extra="save_trajectories = true"), [], None,

@@ -87,3 +87,27 @@ output_times = [0.1, 0.2]
     np.testing.assert_array_equal(prepared.wavepacket.q0, [3.0, 0.0])
     assert prepared.grid.shape == (16, 16)
     assert Config.from_dict(cfg.to_dict()).to_dict() == cfg.to_dict()
+
+
+def test_complex_amplitudes_build_and_round_trip(tmp_path):
+    """``state = {real, imag}`` (the layout results store) gives the complex electronic state."""
+    path = tmp_path / "c.toml"
+    path.write_text("""
+[model]
+name = "tully_simple"
+[initial]
+q0 = [-5.0]
+p0 = [10.0]
+width = [1.0]
+state = {real = [0.6, 0.0], imag = [0.0, 0.8]}
+[method]
+name = "ehrenfest"
+[run]
+n_traj = 2
+dt = 1.0
+t_final = 2.0
+""")
+    cfg = load_config(path)
+    prepared = cfg.build()
+    np.testing.assert_allclose(prepared.wavepacket.state, [0.6, 0.8j])
+    assert Config.from_dict(cfg.to_dict()).to_dict() == cfg.to_dict()

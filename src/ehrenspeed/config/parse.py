@@ -282,7 +282,8 @@ def _parse_run(t: _Table, method: str, source: str) -> RunConfig:
         return RunConfig(dt, t_final, output_every=output_every, output_times=output_times,
                          integrator=integrator, energy_drift_warning=drift)
     n_traj = t.integer("n_traj", 100, minimum=1)
-    seed = t.integer("seed", 0, minimum=0)
+    # the seed is stored in the result file's attributes, as a 64-bit integer
+    seed = t.integer("seed", 0, minimum=0, maximum=np.iinfo(np.int64).max)
     chunk_size = t.integer("chunk_size", None, minimum=1)
     checkpoint_every = t.integer("checkpoint_every", None, minimum=1)
     # output times off the step grid add at most one shorter step each

@@ -311,7 +311,7 @@ class Config:
                 raise InputError(f"key 'initial.q0' has {len(i.q0)} entries, the model has {model.n_dof} "
                                  "coordinates")
             state = i.state
-            if isinstance(state, dict):
+            if isinstance(state, Mapping):  # complex amplitudes, read-only after parsing
                 state = np.asarray(state["real"]) + 1j * np.asarray(state["imag"])
             return Wavepacket(np.array(i.q0), np.array(i.p0), np.array(i.width), state)
         maker = getattr(model, "initial_wavepacket", None)
@@ -344,13 +344,19 @@ class Config:
             if isinstance(state, int) and state >= s:
                 raise InputError(f"key 'initial.state' {state} is out of range for the model's {s} states "
                                  f"(0 to {s - 1})")
+            if isinstance(state, Mapping):
+                state = tuple(complex(re, im) for re, im in zip(state["real"], state["imag"]))
             if isinstance(state, tuple) and len(state) != s:
                 raise InputError(f"key 'initial.state' has {len(state)} amplitudes, the model has {s} states")
+            if isinstance(state, tuple) and not any(state):
+                raise InputError("key 'initial.state' amplitudes are all zero")
         if m.reference_geometry is not None and len(m.reference_geometry) != d:
             raise InputError(f"key 'method.reference_geometry' has {len(m.reference_geometry)} entries, "
                              f"the model has {d} coordinate{'s' if d != 1 else ''}")
         self._check_kinetic_energy(model, wavepacket)
-        if m.name != "exact":
+        if m.name == "exact":
+            self._check_grid_memory(model)
+        else:
             times = schedule.output_times(r.dt, r.t_final, r.output_every, r.output_times)
             try:
                 schedule.check_trajectory_memory(r.n_traj, d, s, len(times), r.save_trajectories)
@@ -358,6 +364,23 @@ class Config:
                 keys = "keys 'run.n_traj' and 'run.save_trajectories'" if r.save_trajectories else \
                     "key 'run.n_traj'"
                 raise InputError(f"{keys}: {exc}") from None
+
+    def _check_grid_memory(self, model) -> None:
+        """The exact method's arrays against the memory available (as ``run_exact`` checks)."""
+        from ..grid import Grid
+        from ..grid.run import available_memory, memory_estimate
+
+        g = self.grid
+        grid = Grid(g.lower, g.upper, g.points)
+        need = memory_estimate(model.n_states, grid, self.run.integrator,
+                               bool(getattr(model, "complex_valued", False)))
+        # run_exact's limit: leave a fifth of the free memory to everything else
+        limit = 0.8 * available_memory()
+        if 0 < limit < need:
+            shape = " x ".join(str(n) for n in grid.points)
+            raise InputError(f"key 'grid.points': exact dynamics of {model.n_states} states on a {shape} grid "
+                             f"needs about {need / 2**30:.3g} GiB, more than the limit of "
+                             f"{limit / 2**30:.3g} GiB")
 
     def _check_kinetic_energy(self, model, wavepacket) -> None:
         """Refuse a wavepacket whose mean kinetic energy is not a finite number.

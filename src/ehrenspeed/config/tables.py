@@ -62,7 +62,8 @@ class _Table:
             raise self.error(key, f"must be positive, got {value:g}")
         return value
 
-    def integer(self, key: str, default: Any = _MISSING, minimum: int | None = None) -> Any:
+    def integer(self, key: str, default: Any = _MISSING, minimum: int | None = None,
+                maximum: int | None = None) -> Any:
         value = self.raw(key, default)
         if value is default and key not in self.data:
             return value
@@ -70,6 +71,8 @@ class _Table:
             raise self.error(key, f"must be an integer, got {_kind(value)}")
         if minimum is not None and value < minimum:
             raise self.error(key, f"must be at least {minimum}, got {value}")
+        if maximum is not None and value > maximum:
+            raise self.error(key, f"must be at most {maximum}, got {value}")
         return value
 
     def boolean(self, key: str, default: Any = _MISSING) -> Any:
