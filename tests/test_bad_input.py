@@ -430,7 +430,7 @@ def test_stored_trajectories_count_against_memory(monkeypatch):
     # 4000 trajectories x 6 doubles: 0.4 MB of state, 6 MB over 33 stored output times
     monkeypatch.setattr(schedule, "available_memory", lambda: 2 * 2**20)
     model = es.models.TullySimple()
-    args = dict(n_traj=4000, dt=1.0, t_final=32.0, seed=1)
+    args = {"n_traj": 4000, "dt": 1.0, "t_final": 32.0, "seed": 1}
     es.driver.TrajectoryRun(model, model.initial_wavepacket(), **args)
     with pytest.raises(es.InputError, match="storing 33 output times"):
         es.driver.TrajectoryRun(model, model.initial_wavepacket(), save_trajectories=True, **args)

@@ -51,13 +51,20 @@ def output_times(dt: float, t_final: float, output_every: int | None = None,
         Write every this many steps (default 1). Ignored when ``times`` given.
     times : array_like, optional
         Explicit increasing output times in [t_start, t_final], a.u.; any
-        values, not tied to the step.
+        values, not tied to the step. The last must be ``t_final``: the
+        propagation stops at the last output time.
     t_start : float
         Initial time.
 
     Returns
     -------
     ndarray, shape (T,)
+
+    Raises
+    ------
+    InputError
+        For a bad step or final time, more than :data:`MAX_STEPS` steps, or
+        output times outside [t_start, t_final] or ending before t_final.
     """
     dt = check_positive("dt", dt)
     t_final = float(t_final)

@@ -352,7 +352,7 @@ def _import_model(spec: str, directory: Path, parameters: dict[str, Any]):
         raise InputError(f"{key}: importing {module_name!r} failed: {type(exc).__name__}: {exc}") from None
     except (KeyboardInterrupt, GeneratorExit):
         raise
-    except BaseException as exc:  # sys.exit() in the module: not a successful run
+    except BaseException as exc:  # noqa: BLE001 - sys.exit() in the module: not a successful run
         raise InputError(f"{key}: importing {module_name!r} {_exited(exc)}, so no model was made") from None
     finally:
         try:
@@ -374,7 +374,7 @@ def _import_model(spec: str, directory: Path, parameters: dict[str, Any]):
             raise InputError(f"{key}: {spec}() failed: {type(exc).__name__}: {exc}") from None
         except (KeyboardInterrupt, GeneratorExit):
             raise
-        except BaseException as exc:  # sys.exit() in the factory: not a successful run
+        except BaseException as exc:  # noqa: BLE001 - sys.exit() in the factory: not a successful run
             raise InputError(f"{key}: {spec}() {_exited(exc)} instead of returning a model") from None
     elif parameters:
         raise InputError(f"[model.parameters] given, but {spec} is a model object, not a function")
