@@ -442,3 +442,21 @@ def test_non_finite_initial_energy_names_the_trajectory():
     state = es.State.from_arrays([[-1.0], [1.0]], [[0.0], [0.0]], [[1, 0], [1, 0]])
     with pytest.raises(es.InputError, match="initial total energy of trajectory 1 is nan"):
         es.run(model, state, dt=1.0, t_final=2.0)
+
+
+@pytest.mark.parametrize("call, expected", [
+    (lambda: es.Wavepacket(["x"], [0.0], [1.0]), "q0 must be a number"),
+    (lambda: es.Wavepacket([0.0], [0.0], "wide"), "width must be a number"),
+    (lambda: es.sample_thermal([0.0], 1.0, 1.0, "room", 4, 1, n_states=2), "temperature must be a number"),
+    (lambda: es.sample_thermal([0.0], 1.0, 1.0, [1.0, 2.0], 4, 1, n_states=2), "temperature must be one number"),
+    (lambda: es.sample_thermal([0.0], [1.0, 2.0], 1.0, 1.0, 4, 1, n_states=2), "mass must be one number"),
+], ids=["q0 string", "width string", "temperature string", "temperature list", "mass list"])
+def test_sampling_refuses_wrong_types(call, expected):
+    with pytest.raises(es.InputError, match=expected):
+        call()
+
+
+def test_thermal_sample_refuses_nan_temperature():
+    """NaN failed the ``temperature > 0`` test and silently gave the 0 K sample."""
+    with pytest.raises(es.InputError, match="temperature must be finite"):
+        es.sample_thermal([0.0], 1.0, 1.0, float("nan"), 4, 1, n_states=2)

@@ -17,6 +17,7 @@ depends on how trajectories are later split into chunks or across ranks.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -145,12 +146,12 @@ class Wavepacket:
     _chol_cov: np.ndarray = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        q0 = np.atleast_1d(np.asarray(self.q0, dtype=float))
-        p0 = np.atleast_1d(np.asarray(self.p0, dtype=float))
+        q0 = np.atleast_1d(_real_array("q0", self.q0))
+        p0 = np.atleast_1d(_real_array("p0", self.p0))
         d = q0.size
         if q0.ndim != 1 or p0.shape != q0.shape:
             raise InputError(f"q0 and p0 must be vectors of the same length; got {q0.shape} and {p0.shape}")
-        width = np.asarray(self.width, dtype=float)
+        width = _real_array("width", self.width)
         if width.ndim <= 1:
             width = np.diag(np.broadcast_to(width, (d,)).astype(float))
         if width.shape != (d, d):
@@ -273,14 +274,21 @@ def sample_thermal(q0, mass, omega, temperature: float, n_traj: int, seed=None,
     from .units import KB
 
     n_traj = _check_n_traj(n_traj)
-    q0 = np.atleast_1d(np.asarray(q0, dtype=float))
+    q0 = np.atleast_1d(_real_array("q0", q0))
     d = q0.size
-    mass = np.broadcast_to(np.asarray(mass, dtype=float), (d,))
-    omega = np.broadcast_to(np.asarray(omega, dtype=float), (d,))
+    mass = _per_coordinate("mass", mass, d)
+    omega = _per_coordinate("omega", omega, d)
+    if not (np.all(np.isfinite(q0)) and np.all(np.isfinite(mass)) and np.all(np.isfinite(omega))):
+        raise InputError("thermal sampling needs finite q0, masses and frequencies")
     if np.any(mass <= 0) or np.any(omega <= 0):
         raise InputError("thermal sampling needs positive masses and frequencies")
-    if temperature < 0:
-        raise InputError(f"temperature must be >= 0 K, got {temperature}")
+    temperature = _real_array("temperature", temperature)
+    if temperature.ndim != 0:
+        raise InputError(f"temperature must be one number (kelvin), got shape {temperature.shape}")
+    temperature = float(temperature)
+    # a NaN would fail "> 0" below and silently sample the ground state
+    if not math.isfinite(temperature) or temperature < 0:
+        raise InputError(f"temperature must be finite and >= 0 K, got {temperature}")
     x = omega / (2 * KB * temperature) if temperature > 0 else np.full(d, np.inf)
     coth = np.where(np.isinf(x), 1.0, 1.0 / np.tanh(np.minimum(x, 700.0)))
     sq = np.sqrt(coth / (2 * mass * omega))
@@ -293,6 +301,24 @@ def sample_thermal(q0, mass, omega, temperature: float, n_traj: int, seed=None,
     z = _rng(seed).standard_normal((n_traj, 2 * d))
     c = np.tile(electronic_vector(state, n_states), (n_traj, 1))
     return State(q0 + z[:, :d] * sq, p0 + z[:, d:] * sp, c, 0.0)
+
+
+def _real_array(name: str, value: Any) -> np.ndarray:
+    """``value`` as a float array, or an InputError naming ``name`` (strings, None, ragged lists)."""
+    try:
+        return np.asarray(value, dtype=float)
+    except (TypeError, ValueError):
+        raise InputError(f"{name} must be a number or an array of numbers, got {value!r}") from None
+
+
+def _per_coordinate(name: str, value: Any, n_dof: int) -> np.ndarray:
+    """One value for all ``n_dof`` coordinates or one per coordinate, shape (D,)."""
+    array = _real_array(name, value)
+    try:
+        return np.broadcast_to(array, (n_dof,))
+    except ValueError:
+        per_coordinate = "" if n_dof == 1 else f" or {n_dof}, one per coordinate"
+        raise InputError(f"{name} must be one number{per_coordinate}, got shape {array.shape}") from None
 
 
 def _check_n_traj(n_traj) -> int:
