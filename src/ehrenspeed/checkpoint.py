@@ -10,9 +10,10 @@ A checkpoint is a ``numpy.savez`` archive (never a pickle: it is read with
   under its name (positions, momenta, coefficients, the observables recorded
   so far, the potential source's cache).
 
-Writing goes to a temporary file in the target directory that is renamed
-into place (``os.replace`` is atomic on POSIX), so a run killed while
-writing leaves the previous checkpoint intact and never a partial file.
+Writing goes through :func:`ehrenspeed.files.atomic_write` (temporary file
+in the target directory, flushed, renamed into place), so a run killed
+while writing leaves the previous checkpoint intact and never a partial
+file.
 """
 
 from __future__ import annotations
@@ -20,13 +21,13 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from .errors import InputError
+from .files import atomic_write
 
 #: Bumped when the layout changes; older checkpoints are refused.
 FORMAT_VERSION = 1
@@ -58,17 +59,8 @@ def save_checkpoint(path: str | os.PathLike, arrays: dict[str, np.ndarray], meta
     if any(value.dtype == object for value in payload.values()):
         raise TypeError("checkpoint arrays must not be object arrays")
     payload["meta"] = np.array(json.dumps({**meta, "format_version": FORMAT_VERSION}))
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            np.savez(handle, **payload)
-            handle.flush()
-            # the rename must not overtake the data on a crash of the machine
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    # np.savez would append ".npz" to a name without it: hand it the open file
+    atomic_write(path, lambda handle: np.savez(handle, **payload), "checkpoint")
     return path
 
 

@@ -21,11 +21,13 @@ from ._version import __version__
 from .backend import check_backend, use_backend
 from .checkpoint import config_hash, load_checkpoint, save_checkpoint
 from .counting import CountingModel, scalar_cost
-from .errors import InputError, SimulationError
+from . import interrupt
+from .errors import InputError, OutputError, RunInterrupted, SimulationError
 from .models.base import Model
 from .observables import ENSEMBLE_OBSERVABLES, ensemble_means, per_trajectory
 from .parallel import as_comm, block
 from .potentials import as_method
+from .progress import LogProgress, make_progress
 from .propagators import as_integrator
 from .results import make_dataset
 from .sampling import State, Wavepacket, sample_wigner
@@ -476,10 +478,11 @@ def run(model: Model, initial, method="ehrenfest", n_traj: int | None = None, dt
         fit in :data:`DENSE_MATRIX_BUDGET`, so that memory grows as
         O(N (S + D)) with the number of trajectories N. SPEED's compiled
         substep never stores them.
-    progress : bool
-        Show a progress bar (tqdm, with elapsed time and time left) on
-        standard error; it appears only after two seconds and never when
-        standard error is not a terminal.
+    progress : bool or {"auto", "bar", "log"}
+        Report progress on standard error: True/"auto" shows a tqdm bar
+        (after two seconds) when standard error is a terminal and plain
+        ``progress: ...`` lines once a minute otherwise (batch jobs);
+        "bar" or "log" forces one of them.
     validate : bool
         Check the model's output (shapes, finiteness, hermiticity) first.
     checkpoint_every : int, optional
@@ -518,6 +521,12 @@ def run(model: Model, initial, method="ehrenfest", n_traj: int | None = None, dt
     SimulationError
         A position, momentum or coefficient became NaN/Inf; the message names
         the step and the trajectory, and the last checkpoint is kept.
+    RunInterrupted
+        Inside :func:`ehrenspeed.interrupt.stop_on_signals`, after SIGTERM or
+        SIGINT: the run stopped at the end of a step and saved its state to
+        ``checkpoint_path`` (when given), from which ``resume=True`` goes on.
+        A periodic checkpoint that cannot be written (full disk) gives a
+        :class:`CheckpointWarning` and the run goes on.
     """
     if checkpoint_every is not None:
         if isinstance(checkpoint_every, bool) or int(checkpoint_every) != checkpoint_every or checkpoint_every < 1:
@@ -532,23 +541,14 @@ def run(model: Model, initial, method="ehrenfest", n_traj: int | None = None, dt
     else:
         sim = TrajectoryRun(*args)
 
-    after_step = None
-    if checkpoint_every is not None:
-        def after_step(run: TrajectoryRun) -> None:
-            if run.n_steps % checkpoint_every == 0:
-                run.save_checkpoint(checkpoint_path)
-
-    bar = None
-    if progress and sim.comm.is_root:
-        import sys
-
-        from tqdm import tqdm
-        # disable=None: tqdm turns itself off when stderr is not a terminal
-        bar = tqdm(total=sim.total_steps(), initial=sim.n_steps, unit="step", desc=sim.method.name,
-                   delay=2.0, disable=None, file=sys.stderr, dynamic_ncols=True)
+    bar = make_progress(progress if sim.comm.is_root else False, sim.total_steps(), sim.n_steps,
+                        sim.method.name)
+    after_step = _after_step(checkpoint_every, checkpoint_path, bar)
     try:
         while not sim.done:
             sim.advance(bar, after_step)
+    except _StopRequested as stop:
+        raise _interrupted(sim, stop.signal_number, checkpoint_path) from None
     except SimulationError as exc:
         if checkpoint_path is not None and Path(checkpoint_path).is_file():
             raise SimulationError(f"{exc}; the last checkpoint is kept in {str(checkpoint_path)!r}") from exc
@@ -557,3 +557,57 @@ def run(model: Model, initial, method="ehrenfest", n_traj: int | None = None, dt
         if bar is not None:
             bar.close()
     return sim.finish()
+
+
+class _StopRequested(Exception):
+    """Raised at a step boundary after SIGTERM/SIGINT (inside interrupt.stop_on_signals)."""
+
+    def __init__(self, signal_number: int):
+        super().__init__(signal_number)
+        self.signal_number = signal_number
+
+
+def _after_step(checkpoint_every: int | None, checkpoint_path, bar):
+    """What happens after every step: checkpoints, progress time, stop requests."""
+
+    def after_step(run: TrajectoryRun) -> None:
+        if checkpoint_every is not None and run.n_steps % checkpoint_every == 0:
+            _periodic_checkpoint(run, checkpoint_path)
+        if isinstance(bar, LogProgress):
+            bar.time_au = run.state.t
+        if interrupt.active():
+            # every rank must stop at the same step, or the others would wait
+            # forever in the next collective call
+            signal_number = run.comm.first_flag(interrupt.received())
+            if signal_number is not None:
+                raise _StopRequested(signal_number)
+
+    return after_step
+
+
+def _periodic_checkpoint(run: TrajectoryRun, path) -> None:
+    """Write a checkpoint; a full disk costs this checkpoint, not the run."""
+    try:
+        run.save_checkpoint(path)
+    except OutputError as exc:
+        warnings.warn(f"{exc}; the run goes on and the previous checkpoint is kept", CheckpointWarning,
+                      stacklevel=2)
+
+
+class CheckpointWarning(UserWarning):
+    """A periodic checkpoint could not be written; the run goes on."""
+
+
+def _interrupted(run: TrajectoryRun, signal_number: int, checkpoint_path) -> RunInterrupted:
+    """Save the state at the step boundary and describe where it went."""
+    where = None
+    note = "no checkpoint was written (no checkpoint path)"
+    if checkpoint_path is not None:
+        try:
+            run.save_checkpoint(checkpoint_path)
+            where = str(checkpoint_path)
+            note = f"state saved to {where!r}"
+        except OutputError as exc:
+            note = f"the checkpoint could not be written: {exc}"
+    return RunInterrupted(f"interrupted at step {run.n_steps} (t = {run.state.t:.6g} a.u.); {note}",
+                          signal_number, run.n_steps, float(run.state.t), where)

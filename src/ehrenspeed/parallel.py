@@ -61,6 +61,10 @@ class SerialComm:
         """Element-wise sum of integer counters over all ranks."""
         return dict(counts)
 
+    def first_flag(self, value: Any) -> Any:
+        """The first non-None of the ranks' values (rank order), the same on every rank."""
+        return value
+
 
 class MPIComm(SerialComm):
     """An mpi4py communicator seen through the few collectives the driver needs."""
@@ -104,6 +108,9 @@ class MPIComm(SerialComm):
     def sum_counts(self, counts):
         every = self.comm.allgather(dict(counts))
         return {key: int(sum(c[key] for c in every)) for key in counts}
+
+    def first_flag(self, value):
+        return next((v for v in self.comm.allgather(value) if v is not None), None)
 
 
 def _error_classes() -> dict[str, type]:

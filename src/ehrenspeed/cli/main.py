@@ -48,7 +48,12 @@ def cli(ctx, traceback):
 def main(argv=None) -> int:
     """Entry point of the console script; returns the exit status."""
     args = list(sys.argv[1:] if argv is None else argv)
+    # --traceback is a global flag, but users put it anywhere (after the
+    # subcommand too): take it out wherever it stands
     show_traceback = "--traceback" in args
+    if show_traceback:
+        args = [a for a in args if a != "--traceback"]
+        args.insert(0, "--traceback")
     try:
         status = _dispatch(args, show_traceback)
     except BaseException:
@@ -71,9 +76,10 @@ def _dispatch(args, show_traceback: bool) -> int:
     from ..errors import EhrenspeedError
 
     try:
-        cli.main(args=args, prog_name="ehrenspeed", standalone_mode=False)
+        # without standalone mode click returns (not raises) a command's Exit code
+        status = cli.main(args=args, prog_name="ehrenspeed", standalone_mode=False)
     except click.exceptions.Abort:
-        click.echo("aborted", err=True)
+        click.echo("error: interrupted", err=True)
         return 130
     except click.ClickException as exc:
         exc.show()
@@ -83,12 +89,34 @@ def _dispatch(args, show_traceback: bool) -> int:
     except EhrenspeedError as exc:
         if show_traceback:
             raise
-        click.echo(f"error: {_one_line(exc)}", err=True)
+        _error_line(_one_line(exc))
         return 2
     except KeyboardInterrupt:
-        click.echo("interrupted", err=True)
+        click.echo("error: interrupted (no checkpoint written)", err=True)
         return 130
-    return 0
+    return status if isinstance(status, int) else 0
+
+
+#: Seconds a rank other than 0 waits before printing its error under MPI.
+#: Errors in the input are found by every rank alike; rank 0 prints its line
+#: and ends the job (MPI_Abort) within this time, so the user sees one line,
+#: not one per rank. An error of this rank alone is still printed after it.
+MPI_ERROR_GRACE = 3.0
+
+
+def _error_line(message: str) -> None:
+    from ..parallel import is_distributed
+
+    if is_distributed():
+        import time
+
+        from mpi4py import MPI
+
+        rank = MPI.COMM_WORLD.Get_rank()
+        if rank != 0:
+            time.sleep(MPI_ERROR_GRACE)
+            message = f"rank {rank}: {message}"
+    click.echo(f"error: {message}", err=True)
 
 
 def _one_line(exc: BaseException) -> str:
