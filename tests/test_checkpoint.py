@@ -396,3 +396,10 @@ def test_checkpoint_that_does_not_fit_the_run_is_refused(tmp_path, name, arrays,
     rewrite(path, arrays, meta)
     message = resume_error(path, model, wp, **kwargs)
     assert expected in message and str(path) in message, message
+
+
+def test_speed_checkpoint_without_its_source_counters_is_refused(tmp_path):
+    model, wp, kwargs = tully()
+    path = interrupt(tmp_path / "c.npz", model, wp, method="speed", **kwargs)
+    rewrite(path, meta={"source": {}})
+    assert "damaged or incomplete" in resume_error(path, model, wp, method="speed", **kwargs)

@@ -261,7 +261,7 @@ def model_sources(model) -> list[dict[str, str]]:
 def _model_code(model) -> list[Any]:
     """The model's class and the callables among its attributes."""
     objects = [type(model)]
-    for value in vars(model).values():
+    for value in getattr(model, "__dict__", {}).values():  # a model with __slots__ has none
         value = getattr(value, "func", value)           # functools.partial
         value = getattr(value, "__func__", value)       # bound method
         if callable(value) and not isinstance(value, type):

@@ -443,6 +443,9 @@ class TrajectoryRun:
             int(meta["counter"][key])
         for key in ("n_steps", "n_substeps"):
             int(meta[key])
+        for key, value in self.source.get_state().items():
+            if not isinstance(value, np.ndarray) and key not in meta["source"]:
+                raise KeyError(f"source.{key}")  # the potential source's own counters
 
     def _check_shapes(self, arrays: dict[str, np.ndarray], n_records: int, where: str) -> None:
         """Every array has the shape this run needs (a wrong file must not end in an IndexError)."""
@@ -454,11 +457,9 @@ class TrajectoryRun:
         if self.save_trajectories:
             expected.update({"trajectory/q": (n_records, n, d), "trajectory/p": (n_records, n, d),
                              "trajectory/c": (n_records, n, s)})
-        for name in ("source/hessian", "source/hessian_point", "source/last_qbar", "source/last_g",
-                     "source/last_v"):
-            if name in arrays:  # SPEED's cache, once it holds a Hessian
-                expected[name] = {"source/hessian": (d, d, s, s), "source/last_g": (d, s, s),
-                                  "source/last_v": (s, s)}.get(name, (d,))
+        if "source/hessian" in arrays:  # SPEED's cache, once it holds a Hessian
+            expected.update({"source/hessian": (d, d, s, s), "source/hessian_point": (d,),
+                             "source/last_qbar": (d,), "source/last_g": (d, s, s), "source/last_v": (s, s)})
         for name, shape in expected.items():
             if name not in arrays:
                 raise InputError(f"{where} is incomplete: no {name!r}")
