@@ -202,7 +202,7 @@ def model_identity(model) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         both = getattr(model, "potential_and_gradient", None)
         v, g = both(q) if both is not None else (model.potential(q), model.gradient(q))
     finally:
-        if calls is not None:
+        if hasattr(calls, "__dict__"):
             # the probe is not part of the run: its result counts must not change
             vars(calls).update(vars(before))
     arrays = {"model/probe_q": q, "model/probe_v": np.asarray(v), "model/probe_g": np.asarray(g)}
@@ -271,17 +271,17 @@ def _model_code(model) -> list[Any]:
 
 def _source_entry(obj) -> dict[str, str] | None:
     """Where ``obj``'s code lives, or None for ehrenspeed's own and compiled code."""
-    name = getattr(obj, "__module__", None) if inspect.isfunction(obj) or inspect.isclass(obj) \
-        else type(obj).__module__
+    # a callable instance (an executor task, a pickled single point) runs its class's code
+    code = obj if inspect.isfunction(obj) or inspect.isclass(obj) else type(obj)
+    name = getattr(code, "__module__", None)
     if not isinstance(name, str) or name == "ehrenspeed" or name.startswith("ehrenspeed."):
         return None
     if name == "__main__":
         try:
-            text = inspect.getsource(obj if inspect.isfunction(obj) or inspect.isclass(obj) else type(obj))
-        except (OSError, TypeError):
+            text = inspect.getsource(code)
+        except (OSError, TypeError):  # typed at a prompt: no source to hash
             return None
-        qualname = getattr(obj, "__qualname__", type(obj).__qualname__)
-        return {"function": f"__main__.{qualname}", "sha256": hashlib.sha256(text.encode()).hexdigest()}
+        return {"function": f"__main__.{code.__qualname__}", "sha256": hashlib.sha256(text.encode()).hexdigest()}
     module = sys.modules.get(name)
     file = getattr(module, "__file__", None)
     if not file or not file.endswith(".py") or not os.path.isfile(file):
@@ -307,7 +307,8 @@ def _source_change(saved: list[dict[str, str]], now: list[dict[str, str]]) -> st
     extra = sorted(set(now_by) - set(saved_by))
     if extra:
         first = now_by[extra[0]]
-        return f"the model now uses {first.get('path') or extra[0]}, which it did not when the checkpoint was written"
+        return (f"the model now uses {first.get('path') or extra[0]}, which it did not when the checkpoint "
+                "was written")
     return None
 
 
