@@ -403,3 +403,67 @@ def test_speed_checkpoint_without_its_source_counters_is_refused(tmp_path):
     path = interrupt(tmp_path / "c.npz", model, wp, method="speed", **kwargs)
     rewrite(path, meta={"source": {}})
     assert "damaged or incomplete" in resume_error(path, model, wp, method="speed", **kwargs)
+
+
+CLIFF = """
+import numpy as np
+import ehrenspeed as es
+
+EDGE = {edge}
+
+
+def potential(q):
+    x = q[:, 0]
+    v = np.zeros((len(x), 2, 2))
+    v[:, 0, 0] = np.where(x < EDGE, -0.01 * x, np.nan)   # pushes towards the edge
+    v[:, 1, 1] = 0.01
+    v[:, 0, 1] = v[:, 1, 0] = 0.001
+    return v
+
+
+def gradient(q):
+    g = np.zeros((len(q), 1, 2, 2))
+    g[:, 0, 0, 0] = np.where(q[:, 0] < EDGE, -0.01, np.nan)
+    return g
+
+
+model = es.models.from_function(potential, 2, 1, 100.0, gradient=gradient, name="cliff")
+"""
+
+CLIFF_CONFIG = """
+[model]
+python_model = "ckpt_cliff:model"
+[initial]
+q0 = [-3.0]
+p0 = [2.0]
+width = [4.0]
+[method]
+name = "ehrenfest"
+[run]
+n_traj = 8
+dt = 1.0
+t_final = 400.0
+checkpoint_every = 2
+"""
+
+
+def test_command_line_resume_after_editing_the_python_model_is_refused(tmp_path, capsys):
+    """The user's run failed, they fix their module and --resume: the checkpoint is of the old model."""
+    module = tmp_path / "ckpt_cliff.py"
+    module.write_text(CLIFF.format(edge=0.5))
+    config = tmp_path / "config.toml"
+    config.write_text(CLIFF_CONFIG)
+    sys.modules.pop("ckpt_cliff", None)
+    assert main(["run", "-q", str(config)]) == 2   # NaN past the edge; the checkpoint is kept
+    assert "checkpoint is kept" in capsys.readouterr().err
+    checkpoint = tmp_path / "config.nc.checkpoint.npz"
+    assert checkpoint.is_file()
+
+    # V and dV/dq at the probe (q = 0) are unchanged: only the source tells the models apart
+    module.write_text(CLIFF.format(edge=50.0))
+    sys.modules.pop("ckpt_cliff", None)
+    assert main(["run", "-q", str(config), "--resume"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == (f"error: cannot resume from checkpoint {str(checkpoint)!r}: the model's source file "
+                   f"{module} changed since the checkpoint was written; start afresh without resuming")
+    assert not (tmp_path / "config.nc").exists()
