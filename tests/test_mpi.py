@@ -76,3 +76,35 @@ def test_command_line_ends_the_job_when_one_rank_fails(tmp_path):
     assert proc.returncode != 0
     assert "electronic structure failed to converge" in proc.stderr, proc.stderr
     assert not out.exists()
+
+
+RESUME_SCRIPT = Path(__file__).parent / "mpi" / "resume_ranks.py"
+RESUME_CASES = ("ehrenfest", "speed", "expensive-ehrenfest", "expensive-speed")
+COUNTS = ("potential_evaluations", "gradient_evaluations", "hessian_evaluations", "scalar_evaluations",
+          "n_steps", "potential_substeps")
+
+
+def _ranks(n, *args):
+    proc = subprocess.run([MPIEXEC, "-n", str(n), sys.executable, str(RESUME_SCRIPT), *args],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_resume_on_any_number_of_ranks_is_the_uninterrupted_run(tmp_path):
+    """Checkpoint on 2 ranks (5 trajectories: blocks of 3 and 2) or 1, resume on 1 or 2: same result, same counts."""
+    out = str(tmp_path)
+    _ranks(1, out, "reference", "-")
+    _ranks(2, out, "checkpoint", "from2")
+    _ranks(1, out, "checkpoint", "from1")
+    _ranks(1, out, "resume", "from2")
+    _ranks(2, out, "resume", "from2")
+    _ranks(2, out, "resume", "from1")
+    for case in RESUME_CASES:
+        reference = es.load(tmp_path / f"{case}-reference.nc")
+        for resumed in ("from2-resumed1", "from2-resumed2", "from1-resumed2"):
+            result = es.load(tmp_path / f"{case}-{resumed}.nc")
+            for name in reference.data_vars:
+                assert np.array_equal(result[name].values, reference[name].values), (case, resumed, name)
+            keys = COUNTS + (("electronic_structure_calls",) if case.startswith("expensive") else ())
+            for key in keys:
+                assert result.attrs[key] == reference.attrs[key], (case, resumed, key)
