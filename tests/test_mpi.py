@@ -76,3 +76,15 @@ def test_command_line_ends_the_job_when_one_rank_fails(tmp_path):
     assert proc.returncode != 0
     assert "electronic structure failed to converge" in proc.stderr, proc.stderr
     assert not out.exists()
+
+
+def test_reproduce_under_mpiexec_refuses_with_one_line(tmp_path):
+    """Every rank would repeat the reproduction: refused, one error line (rank 0), no files."""
+    out = tmp_path / "rep"
+    proc = subprocess.run([MPIEXEC, "-n", "2", sys.executable, "-m", "ehrenspeed.cli.main", "reproduce",
+                           "primer", "--quick", "-o", str(out)], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    errors = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert len(errors) == 1 and errors[0].startswith("error:"), proc.stderr
+    assert "without mpiexec" in errors[0] and proc.stdout == ""
+    assert not out.exists()

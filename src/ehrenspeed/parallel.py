@@ -146,6 +146,38 @@ def mpi_world():
     return MPI.COMM_WORLD if MPI.COMM_WORLD.Get_size() > 1 else None
 
 
+#: (rank, size) variables of the launchers, read without starting MPI
+_RANK_VARIABLES = (("PMI_RANK", "PMI_SIZE"), ("OMPI_COMM_WORLD_RANK", "OMPI_COMM_WORLD_SIZE"),
+                   ("MPI_LOCALRANKID", "MPI_LOCALNRANKS"))
+
+
+def launcher_ranks() -> tuple[int, int]:
+    """This process's rank and the number of ranks its MPI launcher started.
+
+    Read from the launcher's environment variables, so MPI is not
+    initialised: a command that refuses to run distributed can say so on
+    rank 0 alone and end every rank without ``MPI_Abort``. Falls back to
+    :func:`mpi_world` under a launcher whose variables give no size
+    (PMIx alone).
+
+    Returns
+    -------
+    (int, int)
+        ``(0, 1)`` outside a launcher.
+    """
+    import os
+
+    for rank_name, size_name in _RANK_VARIABLES:
+        rank, size = os.environ.get(rank_name), os.environ.get(size_name)
+        if rank is not None and size is not None:
+            try:
+                return int(rank), int(size)
+            except ValueError:  # pragma: no cover - a launcher's malformed variable
+                continue
+    comm = mpi_world()
+    return (0, 1) if comm is None else (comm.Get_rank(), comm.Get_size())
+
+
 def is_distributed() -> bool:
     """True inside an initialised MPI run of several ranks."""
     import sys
