@@ -49,3 +49,16 @@ def test_reproduce_refuses_under_an_mpi_launcher_on_rank_0(tmp_path, capsys, mon
     assert exc.value.code == 2
     assert capsys.readouterr().err == ""
     assert not out.exists()
+
+
+def test_reports_error_rank_0_only_for_shared_errors(monkeypatch):
+    """Before MPI starts every rank raises the same input error: only rank 0 prints it."""
+    from ehrenspeed.parallel import reports_error
+
+    error = es.InputError("bad key")
+    assert reports_error(error)                   # no launcher
+    monkeypatch.setenv("PMI_SIZE", "3")
+    monkeypatch.setenv("PMI_RANK", "0")
+    assert reports_error(error)
+    monkeypatch.setenv("PMI_RANK", "2")
+    assert not reports_error(error)
