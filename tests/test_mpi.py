@@ -108,3 +108,32 @@ def test_resume_on_any_number_of_ranks_is_the_uninterrupted_run(tmp_path):
             keys = COUNTS + (("electronic_structure_calls",) if case.startswith("expensive") else ())
             for key in keys:
                 assert result.attrs[key] == reference.attrs[key], (case, resumed, key)
+
+
+def test_reproduce_under_mpiexec_refuses_with_one_line(tmp_path):
+    """Every rank would repeat the reproduction: refused, one error line (rank 0), no files."""
+    out = tmp_path / "rep"
+    proc = subprocess.run([MPIEXEC, "-n", "2", sys.executable, "-m", "ehrenspeed.cli.main", "reproduce",
+                           "primer", "--quick", "-o", str(out)], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    errors = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert len(errors) == 1 and errors[0].startswith("error:"), proc.stderr
+    assert "without mpiexec" in errors[0] and proc.stdout == ""
+    assert not out.exists()
+
+
+def test_agreed_errors_are_marked_for_one_report(tmp_path):
+    """A failure agreed by the ranks carries ``agreed``; rank 0 alone reports it (reports_error)."""
+    script = tmp_path / "agree.py"
+    script.write_text(
+        "from mpi4py import MPI\n"
+        "from ehrenspeed.parallel import as_comm, reports_error\n"
+        "comm = as_comm(MPI.COMM_WORLD)\n"
+        "try:\n"
+        "    comm.agree(ValueError('bad') if comm.rank == 1 else None)\n"
+        "except Exception as exc:\n"
+        "    print(comm.rank, exc.agreed, reports_error(exc), flush=True)\n")
+    proc = subprocess.run([MPIEXEC, "-n", "2", sys.executable, str(script)], capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert sorted(proc.stdout.split("\n")[:2]) == ["0 True True", "1 True False"], proc.stdout

@@ -532,19 +532,21 @@ class TrajectoryRun:
 
     # -- result ---------------------------------------------------------------
     def config(self) -> dict[str, Any]:
-        """JSON-ready description of the run (stored in the result)."""
-        init = (self.initial.to_dict() if isinstance(self.initial, Wavepacket)
-                else {"explicit_state": True, "n_traj": self.n_traj_total})
-        try:
-            params = self.model.parameters()
-        except AttributeError:
-            params = {}
-        return {"model": {"name": getattr(self.model, "name", "user"), "parameters": params},
-                "initial": init, "method": self.method.describe(), "integrator": self.integrator.name,
-                "n_traj": self.n_traj_total, "dt": self.dt, "t_final": self.t_final,
-                "output_every": self.output_every, "output_times": self.times.tolist(),
-                "seed": self.seed if isinstance(self.seed, (int, type(None))) else str(self.seed),
-                "chunk_size": self.chunk_size}
+        """The run's configuration in the configuration-file layout (stored in the result).
+
+        The tables ``model``, ``initial``, ``method`` and ``run`` of
+        docs/configuration.md ("The configuration stored in a result"), so
+        that ``ehrenspeed run RESULT.nc`` repeats the run. Also the input of
+        :meth:`config_hash`: ``chunk_size`` and the other settings that do
+        not change the numbers are left out, so a checkpoint may be resumed
+        with another chunk size.
+        """
+        from .config.stored import trajectory_layout
+
+        return trajectory_layout(self.model, self.initial, self.method.describe(), n_traj=self.n_traj_total,
+                                 dt=self.dt, t_final=self.t_final, times=self.times,
+                                 output_every=self.output_every, integrator=self.integrator.name,
+                                 seed=self.seed, save_trajectories=self.save_trajectories)
 
     def finish(self):
         """The result as an :class:`xarray.Dataset` (API.md layout); None on ranks other than 0.

@@ -185,7 +185,35 @@ def load(path: str | os.PathLike) -> xr.Dataset:
     return ds
 
 
-def config_of(ds: xr.Dataset) -> dict[str, Any]:
-    """The run configuration stored in a result's ``config`` attribute."""
+def config_of(ds: xr.Dataset, source: str = "<result>") -> dict[str, Any]:
+    """The run configuration stored in a result, in the configuration-file layout.
+
+    One layout for every method and every writer (``es.run``,
+    ``es.grid.run_exact``, ``ehrenspeed run``): the tables ``model``,
+    ``initial``, ``method``, ``run`` and, for the exact method, ``grid``
+    (docs/configuration.md, "The configuration stored in a result").
+    Layouts written by earlier versions are converted.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        A result (its ``config`` attribute, JSON).
+    source : str
+        Named in error messages.
+
+    Returns
+    -------
+    dict
+        Empty when the result stores no configuration.
+
+    Raises
+    ------
+    json.JSONDecodeError
+        The attribute is not JSON.
+    InputError
+        It is JSON but none of the known layouts.
+    """
+    from .config.stored import upgrade
+
     raw = ds.attrs.get("config", "")
-    return json.loads(raw) if raw else {}
+    return upgrade(json.loads(raw), source) if raw else {}
