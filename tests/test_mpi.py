@@ -137,3 +137,42 @@ def test_agreed_errors_are_marked_for_one_report(tmp_path):
                           timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert sorted(proc.stdout.split("\n")[:2]) == ["0 True True", "1 True False"], proc.stdout
+
+
+EXACT_CONFIG = """
+[model]
+name = "tully_simple"
+[initial]
+from_model = true
+[method]
+name = "exact"
+[run]
+dt = 5.0
+t_final = 50.0
+[grid]
+lower = [-20.0]
+upper = [20.0]
+points = [256]
+"""
+
+
+def test_exact_run_under_mpiexec_refuses_with_one_line(tmp_path):
+    """Grid dynamics is not distributed: refused once, not repeated on every rank."""
+    config = tmp_path / "exact.toml"
+    config.write_text(EXACT_CONFIG)
+    proc = subprocess.run([MPIEXEC, "-n", "2", sys.executable, "-m", "ehrenspeed.cli.main", "run", str(config)],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error:") and "without mpiexec" in lines[0], proc.stderr
+    assert not (tmp_path / "exact.nc").exists()
+
+
+def test_input_error_under_mpiexec_is_one_line(tmp_path):
+    config = tmp_path / "bad.toml"
+    config.write_text(EXACT_CONFIG.replace('name = "exact"', 'name = "ehrenfest"').replace("dt = 5.0", "dt = -1.0"))
+    proc = subprocess.run([MPIEXEC, "-n", "2", sys.executable, "-m", "ehrenspeed.cli.main", "run", str(config)],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and "run.dt" in lines[0], proc.stderr

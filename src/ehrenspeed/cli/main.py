@@ -65,11 +65,16 @@ def main(argv=None) -> int:
             traceback.print_exc()
             abort_world(1)
         raise
-    if status not in (0, None):
+    if status not in (0, None) and not _left_to_rank_0:
         from ..parallel import abort_world
 
         abort_world(status)  # under mpiexec: do not leave the other ranks waiting
     return status
+
+
+#: set when this rank left its error to rank 0, which prints it and ends the
+#: job; an MPI_Abort from here could cut rank 0's message off
+_left_to_rank_0: list[BaseException] = []
 
 
 def _dispatch(args, show_traceback: bool) -> int:
@@ -82,14 +87,16 @@ def _dispatch(args, show_traceback: bool) -> int:
         click.echo("error: interrupted", err=True)
         return 130
     except click.ClickException as exc:
-        exc.show()
+        if _reports(exc):
+            exc.show()
         return 2
     except click.exceptions.Exit as exc:
         return exc.exit_code
     except EhrenspeedError as exc:
         if show_traceback:
             raise
-        _error_line(_one_line(exc))
+        if _reports(exc):
+            _error_line(_one_line(exc))
         return 2
     except KeyboardInterrupt:
         click.echo("error: interrupted (no checkpoint written)", err=True)
@@ -97,25 +104,32 @@ def _dispatch(args, show_traceback: bool) -> int:
     return status if isinstance(status, int) else 0
 
 
-#: Seconds a rank other than 0 waits before printing its error under MPI.
-#: Errors in the input are found by every rank alike; rank 0 prints its line
-#: and ends the job (MPI_Abort) within this time, so the user sees one line,
-#: not one per rank. An error of this rank alone is still printed after it.
+#: Seconds a rank other than 0 waits before printing an error that rank 0
+#: may share (one found after MPI started, on every rank alike): rank 0
+#: prints its line and ends the job (MPI_Abort) within this time, so the user
+#: sees one line, not one per rank. An error of this rank alone still shows.
 MPI_ERROR_GRACE = 3.0
 
 
-def _error_line(message: str) -> None:
-    from ..parallel import is_distributed
+def _reports(exc: BaseException) -> bool:
+    """Whether this rank prints ``exc`` (always outside MPI; see parallel.reports_error)."""
+    from ..parallel import reports_error
 
-    if is_distributed():
+    if reports_error(exc):
+        return True
+    _left_to_rank_0.append(exc)
+    return False
+
+
+def _error_line(message: str) -> None:
+    from ..parallel import launcher_ranks
+
+    rank, size = launcher_ranks()
+    if size > 1 and rank != 0:
         import time
 
-        from mpi4py import MPI
-
-        rank = MPI.COMM_WORLD.Get_rank()
-        if rank != 0:
-            time.sleep(MPI_ERROR_GRACE)
-            message = f"rank {rank}: {message}"
+        time.sleep(MPI_ERROR_GRACE)
+        message = f"rank {rank}: {message}"
     click.echo(f"error: {message}", err=True)
 
 

@@ -42,22 +42,23 @@ def command(config: Path, output: Path | None, resume: bool, fresh: bool, trust_
             progress: bool | None, quiet: bool) -> None:
     """Run the simulation described by CONFIG (a TOML file, or a result file to re-run)."""
     from ..config import load_config
-    from ..parallel import mpi_world
+    from ..parallel import launcher_ranks, mpi_world
     from ..results import check_writer
 
-    # under mpiexec the trajectories are shared among the ranks; rank 0 alone
-    # gets the result and writes the file (MPI starts first, so that an error
-    # below is printed once, not once per rank)
-    comm = mpi_world()
+    # every check on the input runs before MPI starts: all ranks find the same
+    # problem, and rank 0 alone reports it (cli.main)
     if resume and fresh:
         raise _input_error("--resume and --fresh contradict each other: choose one")
     check_writer()  # a broken netCDF stack must cost seconds, not the run
     cfg = trusted(load_config(config), trust_model)
     exact = cfg.method.name == "exact"
-    if exact and comm is not None:
+    if exact and launcher_ranks()[1] > 1:
         raise _input_error(f"{cfg.source}: method 'exact' runs in one process; start it without mpiexec "
                            "(the grid propagation uses threads instead)")
     out, checkpoint = output_paths(cfg, config, output, exact)
+    # under mpiexec the trajectories are shared among the ranks; rank 0 alone
+    # gets the result and writes the file
+    comm = None if exact else mpi_world()
     root = comm is None or comm.Get_rank() == 0
     with _locks(out, checkpoint, root):
         _check_resume(cfg, checkpoint, resume, fresh)
