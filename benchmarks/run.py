@@ -274,6 +274,10 @@ def main(argv=None) -> int:
              "kernels": kernel_table,
              "cost": lambda q: cost_model()}
     for name in args.only or list(parts):
+        if name == "kernels" and not kernels.HAVE_NUMBA:
+            # the table compares the compiled kernel with NumPy: nothing to compare
+            print("\n(kernel table skipped: numba is not installed; pip install '.[fast]')", flush=True)
+            continue
         print(parts[name](args.quick), flush=True)
     print(f"\n(total benchmark time {time.perf_counter() - start:.0f} s)")
     return 0

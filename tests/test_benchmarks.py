@@ -11,6 +11,7 @@ BENCHMARKS = Path(__file__).parents[1] / "benchmarks"
 
 @pytest.mark.parametrize("script", ["run.py", "exact.py"])
 def test_quick_benchmark_runs(script):
+    """Without numba (no 'fast' extra) the scripts run too, on the NumPy kernels."""
     proc = subprocess.run([sys.executable, str(BENCHMARKS / script), "--quick"], capture_output=True,
                           text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-2000:]

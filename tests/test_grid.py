@@ -313,8 +313,11 @@ def test_dataset_layout_and_attributes():
     energy = ds.total_energy.values
     assert attrs["max_energy_drift"] == pytest.approx(np.abs(energy - energy[0]).max())
     config = json.loads(attrs["config"])
-    assert config["wavepacket"] == wp.to_dict() and config["model"] == "twostate"
-    assert config["dt"] == 2.0 and config["integrator"] == "strang"
+    # the configuration-file layout, as trajectory results store it
+    assert config["initial"] == {"from_model": False, **wp.to_dict()}
+    assert config["model"]["name"] == "twostate" and config["method"] == {"name": "exact"}
+    assert config["run"]["dt"] == 2.0 and config["run"]["integrator"] == "strang"
+    assert config["grid"]["points"] == [24, 20]
 
 
 def test_adiabatic_population_and_potential_energy_at_t0():

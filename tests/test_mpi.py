@@ -76,3 +76,103 @@ def test_command_line_ends_the_job_when_one_rank_fails(tmp_path):
     assert proc.returncode != 0
     assert "electronic structure failed to converge" in proc.stderr, proc.stderr
     assert not out.exists()
+
+
+RESUME_SCRIPT = Path(__file__).parent / "mpi" / "resume_ranks.py"
+RESUME_CASES = ("ehrenfest", "speed", "expensive-ehrenfest", "expensive-speed")
+COUNTS = ("potential_evaluations", "gradient_evaluations", "hessian_evaluations", "scalar_evaluations",
+          "n_steps", "potential_substeps")
+
+
+def _ranks(n, *args):
+    proc = subprocess.run([MPIEXEC, "-n", str(n), sys.executable, str(RESUME_SCRIPT), *args],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_resume_on_any_number_of_ranks_is_the_uninterrupted_run(tmp_path):
+    """Checkpoint on 2 ranks (5 trajectories: blocks of 3 and 2) or 1, resume on 1 or 2: same result, same counts."""
+    out = str(tmp_path)
+    _ranks(1, out, "reference", "-")
+    _ranks(2, out, "checkpoint", "from2")
+    _ranks(1, out, "checkpoint", "from1")
+    _ranks(1, out, "resume", "from2")
+    _ranks(2, out, "resume", "from2")
+    _ranks(2, out, "resume", "from1")
+    for case in RESUME_CASES:
+        reference = es.load(tmp_path / f"{case}-reference.nc")
+        for resumed in ("from2-resumed1", "from2-resumed2", "from1-resumed2"):
+            result = es.load(tmp_path / f"{case}-{resumed}.nc")
+            for name in reference.data_vars:
+                assert np.array_equal(result[name].values, reference[name].values), (case, resumed, name)
+            keys = COUNTS + (("electronic_structure_calls",) if case.startswith("expensive") else ())
+            for key in keys:
+                assert result.attrs[key] == reference.attrs[key], (case, resumed, key)
+
+
+def test_reproduce_under_mpiexec_refuses_with_one_line(tmp_path):
+    """Every rank would repeat the reproduction: refused, one error line (rank 0), no files."""
+    out = tmp_path / "rep"
+    proc = subprocess.run([MPIEXEC, "-n", "2", sys.executable, "-m", "ehrenspeed.cli.main", "reproduce",
+                           "primer", "--quick", "-o", str(out)], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    errors = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert len(errors) == 1 and errors[0].startswith("error:"), proc.stderr
+    assert "without mpiexec" in errors[0] and proc.stdout == ""
+    assert not out.exists()
+
+
+def test_agreed_errors_are_marked_for_one_report(tmp_path):
+    """A failure agreed by the ranks carries ``agreed``; rank 0 alone reports it (reports_error)."""
+    script = tmp_path / "agree.py"
+    script.write_text(
+        "from mpi4py import MPI\n"
+        "from ehrenspeed.parallel import as_comm, reports_error\n"
+        "comm = as_comm(MPI.COMM_WORLD)\n"
+        "try:\n"
+        "    comm.agree(ValueError('bad') if comm.rank == 1 else None)\n"
+        "except Exception as exc:\n"
+        "    print(comm.rank, exc.agreed, reports_error(exc), flush=True)\n")
+    proc = subprocess.run([MPIEXEC, "-n", "2", sys.executable, str(script)], capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert sorted(proc.stdout.split("\n")[:2]) == ["0 True True", "1 True False"], proc.stdout
+
+
+EXACT_CONFIG = """
+[model]
+name = "tully_simple"
+[initial]
+from_model = true
+[method]
+name = "exact"
+[run]
+dt = 5.0
+t_final = 50.0
+[grid]
+lower = [-20.0]
+upper = [20.0]
+points = [256]
+"""
+
+
+def test_exact_run_under_mpiexec_refuses_with_one_line(tmp_path):
+    """Grid dynamics is not distributed: refused once, not repeated on every rank."""
+    config = tmp_path / "exact.toml"
+    config.write_text(EXACT_CONFIG)
+    proc = subprocess.run([MPIEXEC, "-n", "2", sys.executable, "-m", "ehrenspeed.cli.main", "run", str(config)],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error:") and "without mpiexec" in lines[0], proc.stderr
+    assert not (tmp_path / "exact.nc").exists()
+
+
+def test_input_error_under_mpiexec_is_one_line(tmp_path):
+    config = tmp_path / "bad.toml"
+    config.write_text(EXACT_CONFIG.replace('name = "exact"', 'name = "ehrenfest"').replace("dt = 5.0", "dt = -1.0"))
+    proc = subprocess.run([MPIEXEC, "-n", "2", sys.executable, "-m", "ehrenspeed.cli.main", "run", str(config)],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and "run.dt" in lines[0], proc.stderr

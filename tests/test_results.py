@@ -25,7 +25,7 @@ def test_layout(result):
                  "max_energy_drift", "ehrenspeed_version", "config"):
         assert attr in result.attrs
     assert result.attrs["method"] == "speed" and result.attrs["model"] == "pyrazine3"
-    assert json.loads(result.attrs["config"])["n_traj"] == 16
+    assert json.loads(result.attrs["config"])["run"]["n_traj"] == 16
 
 
 def test_output_times_apart_from_step(result):

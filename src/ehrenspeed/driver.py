@@ -9,6 +9,7 @@ checkpointed; :func:`run` is the one-call interface.
 
 from __future__ import annotations
 
+import json
 import os
 import time as _time
 import warnings
@@ -19,13 +20,15 @@ import numpy as np
 
 from ._version import __version__
 from .backend import check_backend, use_backend
-from .checkpoint import config_hash, load_checkpoint, save_checkpoint
-from .counting import CountingModel, scalar_cost
-from .errors import InputError, SimulationError
+from . import interrupt
+from .checkpoint import compare_model_identity, config_hash, load_checkpoint, model_identity, save_checkpoint
+from .counting import CountingModel, EvaluationCounter, scalar_cost
+from .errors import InputError, OutputError, RunInterrupted, SimulationError
 from .models.base import Model
 from .observables import ENSEMBLE_OBSERVABLES, ensemble_means, per_trajectory
 from .parallel import as_comm, block
 from .potentials import as_method
+from .progress import LogProgress, make_progress
 from .propagators import as_integrator
 from .results import make_dataset
 from .sampling import State, Wavepacket, _check_n_traj, sample_wigner
@@ -339,17 +342,24 @@ class TrajectoryRun:
     # -- checkpoints ------------------------------------------------------------
     def config_hash(self) -> str:
         """Hash of everything that determines the result (not ``chunk_size``)."""
+        return config_hash(self._hashed_config())
+
+    def _hashed_config(self) -> dict[str, Any]:
+        """:meth:`config` without ``chunk_size``, as JSON gives it back (stored in checkpoints)."""
         config = self.config()
         config.pop("chunk_size", None)  # the result does not depend on it
-        return config_hash(config)
+        return json.loads(json.dumps(config, sort_keys=True, default=str))
 
     def checkpoint_state(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
-        """The full state of the run: arrays and JSON-ready metadata.
+        """The full state of the run: arrays and JSON-ready metadata (collective).
 
         Contains positions, momenta, coefficients and time, the observables
         recorded so far, per-trajectory initial energies, the potential
-        source's cache (SPEED's Hessian), the evaluation counters and the
-        step counters, so that :meth:`restore` continues bit for bit.
+        source's cache (SPEED's Hessian), the evaluation counts of the whole
+        run (all ranks), the step counters and the model's identity
+        (:func:`ehrenspeed.checkpoint.model_identity`), so that
+        :meth:`restore` continues bit for bit on any number of ranks, or
+        refuses. Complete on rank 0 only (which writes it).
         """
         s = self.state
         comm = self.comm
@@ -366,6 +376,9 @@ class TrajectoryRun:
                 arrays[f"source/{key}"] = value
             else:
                 source_meta[key] = value
+        counts = self._global_counts()
+        identity_meta, identity_arrays = self._model_identity()
+        arrays.update(identity_arrays)
         wall = self.wall_time
         if self._advance_start is not None:
             wall += _time.perf_counter() - self._advance_start
@@ -374,21 +387,150 @@ class TrajectoryRun:
             seed = {"entropy": str(seed.entropy), "spawn_key": list(seed.spawn_key)}
         elif not isinstance(seed, (int, type(None))):
             seed = str(seed)
-        meta = {"config_hash": self.config_hash(), "seed": seed, "t": float(s.t),
-                "n_steps": self.n_steps, "n_substeps": self.n_substeps,
+        meta = {"config_hash": self.config_hash(), "config": self._hashed_config(), "seed": seed,
+                "t": float(s.t), "n_steps": self.n_steps, "n_substeps": self.n_substeps,
                 "next_output": self.next_output, "interval_step": self.interval_step,
                 "max_energy_drift": self.max_energy_drift,
                 "max_relative_energy_drift": self.max_relative_energy_drift,
                 "max_norm_error": self.max_norm_error, "max_mean_energy_drift": self.max_mean_energy_drift,
                 "drift_warned": self.drift_warned, "wall_time": wall,
-                "counter": self.counted.counter.as_dict(), "source": source_meta,
-                "n_records": len(self.records["population"])}
+                "electronic_structure_calls": counts.pop("electronic_structure_calls", None),
+                "counter": counts, "source": source_meta,
+                "n_records": len(self.records["population"]),
+                "save_trajectories": self.save_trajectories, "model": identity_meta}
         return arrays, meta
 
-    def restore(self, arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> None:
-        """Continue from :meth:`checkpoint_state` output (inverse of it)."""
-        if meta.get("config_hash") != self.config_hash():
-            raise InputError("the checkpoint was written for a different configuration")
+    def _global_counts(self) -> dict[str, int]:
+        """Evaluation counts of the whole run so far, as :meth:`finish` reports them (collective).
+
+        Ehrenfest's ranks evaluate their own trajectories: their counts are
+        summed. SPEED's evaluations at the mean are made by all ranks
+        together and counted alike on each: one rank's count is the run's.
+        Includes ``electronic_structure_calls`` for on-the-fly models.
+        """
+        counts = self.counted.counter.as_dict()
+        calls = self.source.statistics().get("electronic_structure_calls")
+        if calls is not None:
+            # calls before the resume: the source counts only its own
+            counts["electronic_structure_calls"] = calls + getattr(self, "_restored_calls", 0)
+        if self.method.name == "ehrenfest":
+            counts = self.comm.sum_counts(counts)
+        return counts
+
+    def _model_identity(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        """The model's identity, computed once on rank 0 (empty on the others; collective once).
+
+        One potential and gradient evaluation at the probe geometry, on rank
+        0 only: an on-the-fly model pays one electronic-structure calculation
+        per run, not one per checkpoint.
+        """
+        identity = getattr(self, "_identity", None)
+        if identity is None:
+            identity, error = ({}, {}), None
+            if self.comm.is_root:
+                try:
+                    with use_backend(self.backend):
+                        identity = model_identity(self.model)
+                except Exception as exc:  # all ranks must learn of it
+                    error = exc
+            self.comm.agree(error)
+            self._identity = identity
+        return identity
+
+    def restore(self, arrays: dict[str, np.ndarray], meta: dict[str, Any],
+                path: str | os.PathLike | None = None) -> None:
+        """Continue from :meth:`checkpoint_state` output (inverse of it; collective).
+
+        Any number of ranks may continue a checkpoint written on any other:
+        the arrays hold every trajectory and the counts of the whole run.
+
+        Parameters
+        ----------
+        arrays, meta
+            As returned by :func:`ehrenspeed.checkpoint.load_checkpoint`.
+        path : path-like, optional
+            The checkpoint's file, for messages.
+
+        Raises
+        ------
+        InputError
+            On every rank, when the checkpoint belongs to another
+            configuration or model, was written with another
+            ``save_trajectories``, or its arrays do not fit this run; the
+            message names the file and what differs.
+        """
+        where = "the checkpoint" if path is None else f"checkpoint {str(path)!r}"
+        error = None
+        try:
+            self._check_checkpoint(arrays, meta, where)
+        except Exception as exc:  # also the model failing at its probe: every rank must stop
+            error = exc
+        self.comm.agree(error)  # rank 0 alone compares the model: all must stop together
+        self._apply_checkpoint(arrays, meta)
+
+    def _check_checkpoint(self, arrays: dict[str, np.ndarray], meta: dict[str, Any], where: str) -> None:
+        """Refuse a checkpoint that would not continue this very run (see :meth:`restore`)."""
+        try:
+            if meta.get("config_hash") != self.config_hash():
+                difference = _config_difference(meta.get("config"), self._hashed_config())
+                raise InputError(f"{where} was written for a different configuration ({difference})")
+            saved = meta["save_trajectories"]
+            if saved != self.save_trajectories:
+                raise InputError(f"{where} was written with run.save_trajectories = {json.dumps(saved)}, "
+                                 f"this run has {json.dumps(self.save_trajectories)}: resume with the "
+                                 "checkpoint's setting or start afresh")
+            self._check_counters(meta, where)
+            self._check_shapes(arrays, int(meta["n_records"]), where)
+            saved_model = dict(meta["model"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise InputError(f"{where} is damaged or incomplete (missing or bad {exc})") from None
+        if self.comm.is_root:
+            with use_backend(self.backend):
+                self._identity = compare_model_identity(where, saved_model, arrays, self.model)
+        else:
+            self._identity = ({}, {})
+
+    def _check_counters(self, meta: dict[str, Any], where: str) -> None:
+        """Output and step counters that index this run's output times."""
+        next_output, n_records = int(meta["next_output"]), int(meta["n_records"])
+        interval_step, n_times = int(meta["interval_step"]), len(self.times)
+        if not 1 <= n_records == next_output <= n_times:
+            raise InputError(f"{where} is damaged: {n_records} records at output {next_output} "
+                             f"of {n_times}")
+        steps = (0 if next_output == n_times else
+                 len(steps_between(self.times[next_output - 1], self.times[next_output], self.dt)))
+        if not 0 <= interval_step <= steps:
+            raise InputError(f"{where} is damaged: step {interval_step} of an interval of {steps} steps")
+        for key in EvaluationCounter().as_dict():
+            int(meta["counter"][key])
+        for key in ("n_steps", "n_substeps"):
+            int(meta[key])
+        for key, value in self.source.get_state().items():
+            if not isinstance(value, np.ndarray) and key not in meta["source"]:
+                raise KeyError(f"source.{key}")  # the potential source's own counters
+
+    def _check_shapes(self, arrays: dict[str, np.ndarray], n_records: int, where: str) -> None:
+        """Every array has the shape this run needs (a wrong file must not end in an IndexError)."""
+        n, d, s = self.n_traj_total, self.model.n_dof, self.model.n_states
+        size = {"state": s, "dof": d}
+        expected = {"q": (n, d), "p": (n, d), "c": (n, s), "energy0": (n,)}
+        for name, dims in ENSEMBLE_OBSERVABLES.items():
+            expected[f"record/{name}"] = (n_records,) + tuple(size[dim] for dim in dims[1:])
+        if self.save_trajectories:
+            expected.update({"trajectory/q": (n_records, n, d), "trajectory/p": (n_records, n, d),
+                             "trajectory/c": (n_records, n, s)})
+        if "source/hessian" in arrays:  # SPEED's cache, once it holds a Hessian
+            expected.update({"source/hessian": (d, d, s, s), "source/hessian_point": (d,),
+                             "source/last_qbar": (d,), "source/last_g": (d, s, s), "source/last_v": (s, s)})
+        for name, shape in expected.items():
+            if name not in arrays:
+                raise InputError(f"{where} is incomplete: no {name!r}")
+            if arrays[name].shape != shape:
+                raise InputError(f"{where} holds {name!r} of shape {arrays[name].shape}, this run needs "
+                                 f"{shape} ({n} trajectories, {d} coordinates, {s} states)")
+
+    def _apply_checkpoint(self, arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> None:
+        """Set the run's state from a checked checkpoint."""
         mine = self.block  # the checkpoint holds every trajectory; keep this rank's
         self.state = State(np.array(arrays["q"][mine]), np.array(arrays["p"][mine]),
                            np.array(arrays["c"][mine]), float(meta["t"]))
@@ -403,8 +545,16 @@ class TrajectoryRun:
         source_state.update({key[len("source/"):]: value for key, value in arrays.items()
                              if key.startswith("source/")})
         self.source.set_state(source_state)
+        # the counts are the whole run's: Ehrenfest's are summed over the ranks
+        # by finish(), so one rank holds them; SPEED's are every rank's
+        holder = self.method.name != "ehrenfest" or self.comm.is_root
         for key, value in meta["counter"].items():
-            setattr(self.counted.counter, key, int(value))
+            setattr(self.counted.counter, key, int(value) if holder else 0)
+        # the source counts single points from its construction on, which
+        # includes the rebuilt run's first record: the checkpoint's count replaces them
+        since_construction = self.source.statistics().get("electronic_structure_calls") or 0
+        saved_calls = int(meta.get("electronic_structure_calls") or 0) if holder else 0
+        self._restored_calls = saved_calls - since_construction
         for key in ("n_steps", "n_substeps", "next_output", "interval_step"):
             setattr(self, key, int(meta[key]))
         for key in ("max_energy_drift", "max_relative_energy_drift", "max_norm_error",
@@ -427,28 +577,36 @@ class TrajectoryRun:
         Raises
         ------
         InputError
-            When there is no checkpoint or it belongs to another configuration.
+            On every rank, when there is no checkpoint, it is not one of
+            ours, or it would not continue this run (:meth:`restore`).
         """
         sim = cls(*args, **kwargs)
-        arrays, meta = load_checkpoint(path, sim.config_hash())
-        sim.restore(arrays, meta)
+        arrays = meta = error = None
+        try:
+            arrays, meta = load_checkpoint(path)
+        except InputError as exc:
+            error = exc
+        sim.comm.agree(error)  # a rank that cannot read the file must not leave the others waiting
+        sim.restore(arrays, meta, path)
         return sim
 
     # -- result ---------------------------------------------------------------
     def config(self) -> dict[str, Any]:
-        """JSON-ready description of the run (stored in the result)."""
-        init = (self.initial.to_dict() if isinstance(self.initial, Wavepacket)
-                else {"explicit_state": True, "n_traj": self.n_traj_total})
-        try:
-            params = self.model.parameters()
-        except AttributeError:
-            params = {}
-        return {"model": {"name": getattr(self.model, "name", "user"), "parameters": params},
-                "initial": init, "method": self.method.describe(), "integrator": self.integrator.name,
-                "n_traj": self.n_traj_total, "dt": self.dt, "t_final": self.t_final,
-                "output_every": self.output_every, "output_times": self.times.tolist(),
-                "seed": self.seed if isinstance(self.seed, (int, type(None))) else str(self.seed),
-                "chunk_size": self.chunk_size}
+        """The run's configuration in the configuration-file layout (stored in the result).
+
+        The tables ``model``, ``initial``, ``method`` and ``run`` of
+        docs/configuration.md ("The configuration stored in a result"), so
+        that ``ehrenspeed run RESULT.nc`` repeats the run. Also the input of
+        :meth:`config_hash`: ``chunk_size`` and the other settings that do
+        not change the numbers are left out, so a checkpoint may be resumed
+        with another chunk size.
+        """
+        from .config.stored import trajectory_layout
+
+        return trajectory_layout(self.model, self.initial, self.method.describe(), n_traj=self.n_traj_total,
+                                 dt=self.dt, t_final=self.t_final, times=self.times,
+                                 output_every=self.output_every, integrator=self.integrator.name,
+                                 seed=self.seed, save_trajectories=self.save_trajectories)
 
     def finish(self):
         """The result as an :class:`xarray.Dataset` (API.md layout); None on ranks other than 0.
@@ -457,15 +615,10 @@ class TrajectoryRun:
         evaluated its own trajectories); SPEED's evaluations at the mean are
         made by all ranks together, so they are counted once.
         """
-        counts = self.counted.counter.as_dict()
-        if self.method.name == "ehrenfest":
-            counts = self.comm.sum_counts(counts)
+        counts = self._global_counts()
         statistics = self.source.statistics()
-        if "electronic_structure_calls" in statistics and self.method.name == "ehrenfest":
-            # each rank computed the single points of its own trajectories (SPEED's
-            # collective evaluations are counted alike on every rank: count once)
-            statistics.update(self.comm.sum_counts(
-                {"electronic_structure_calls": statistics["electronic_structure_calls"]}))
+        if "electronic_structure_calls" in counts:
+            statistics["electronic_structure_calls"] = counts.pop("electronic_structure_calls")
         if not self.comm.is_root:
             return None
         data = {name: (dims, np.array(self.records[name])) for name, dims in ENSEMBLE_OBSERVABLES.items()}
@@ -536,10 +689,11 @@ def run(model: Model, initial, method="ehrenfest", n_traj: int | None = None, dt
         fit in :data:`DENSE_MATRIX_BUDGET`, so that memory grows as
         O(N (S + D)) with the number of trajectories N. SPEED's compiled
         substep never stores them.
-    progress : bool
-        Show a progress bar (tqdm, with elapsed time and time left) on
-        standard error; it appears only after two seconds and never when
-        standard error is not a terminal.
+    progress : bool or {"auto", "bar", "log"}
+        Report progress on standard error: True/"auto" shows a tqdm bar
+        (after two seconds) when standard error is a terminal and plain
+        ``progress: ...`` lines once a minute otherwise (batch jobs);
+        "bar" or "log" forces one of them.
     validate : bool
         Check the model's output (shapes, finiteness, hermiticity) first.
     checkpoint_every : int, optional
@@ -578,6 +732,12 @@ def run(model: Model, initial, method="ehrenfest", n_traj: int | None = None, dt
     SimulationError
         A position, momentum or coefficient became NaN/Inf; the message names
         the step and the trajectory, and the last checkpoint is kept.
+    RunInterrupted
+        Inside :func:`ehrenspeed.interrupt.stop_on_signals`, after SIGTERM or
+        SIGINT: the run stopped at the end of a step and saved its state to
+        ``checkpoint_path`` (when given), from which ``resume=True`` goes on.
+        A periodic checkpoint that cannot be written (full disk) gives a
+        :class:`CheckpointWarning` and the run goes on.
     """
     if checkpoint_every is not None:
         if isinstance(checkpoint_every, bool) or int(checkpoint_every) != checkpoint_every or checkpoint_every < 1:
@@ -592,23 +752,14 @@ def run(model: Model, initial, method="ehrenfest", n_traj: int | None = None, dt
     else:
         sim = TrajectoryRun(*args)
 
-    after_step = None
-    if checkpoint_every is not None:
-        def after_step(run: TrajectoryRun) -> None:
-            if run.n_steps % checkpoint_every == 0:
-                run.save_checkpoint(checkpoint_path)
-
-    bar = None
-    if progress and sim.comm.is_root:
-        import sys
-
-        from tqdm import tqdm
-        # disable=None: tqdm turns itself off when stderr is not a terminal
-        bar = tqdm(total=sim.total_steps(), initial=sim.n_steps, unit="step", desc=sim.method.name,
-                   delay=2.0, disable=None, file=sys.stderr, dynamic_ncols=True)
+    bar = make_progress(progress if sim.comm.is_root else False, sim.total_steps(), sim.n_steps,
+                        sim.method.name)
+    after_step = _after_step(checkpoint_every, checkpoint_path, bar)
     try:
         while not sim.done:
             sim.advance(bar, after_step)
+    except _StopRequested as stop:
+        raise _interrupted(sim, stop.signal_number, checkpoint_path) from None
     except SimulationError as exc:
         if checkpoint_path is not None and Path(checkpoint_path).is_file():
             raise SimulationError(f"{exc}; the last checkpoint is kept in {str(checkpoint_path)!r}") from exc
@@ -617,3 +768,90 @@ def run(model: Model, initial, method="ehrenfest", n_traj: int | None = None, dt
         if bar is not None:
             bar.close()
     return sim.finish()
+
+
+class _StopRequested(Exception):
+    """Raised at a step boundary after SIGTERM/SIGINT (inside interrupt.stop_on_signals)."""
+
+    def __init__(self, signal_number: int):
+        super().__init__(signal_number)
+        self.signal_number = signal_number
+
+
+def _after_step(checkpoint_every: int | None, checkpoint_path, bar):
+    """What happens after every step: checkpoints, progress time, stop requests."""
+
+    def after_step(run: TrajectoryRun) -> None:
+        if checkpoint_every is not None and run.n_steps % checkpoint_every == 0:
+            _periodic_checkpoint(run, checkpoint_path)
+        if isinstance(bar, LogProgress):
+            bar.time_au = run.state.t
+        if interrupt.active():
+            # every rank must stop at the same step, or the others would wait
+            # forever in the next collective call
+            signal_number = run.comm.first_flag(interrupt.received())
+            if signal_number is not None:
+                raise _StopRequested(signal_number)
+
+    return after_step
+
+
+def _periodic_checkpoint(run: TrajectoryRun, path) -> None:
+    """Write a checkpoint; a full disk costs this checkpoint, not the run."""
+    try:
+        run.save_checkpoint(path)
+    except OutputError as exc:
+        warnings.warn(f"{exc}; the run goes on and the previous checkpoint is kept", CheckpointWarning,
+                      stacklevel=2)
+
+
+class CheckpointWarning(UserWarning):
+    """A periodic checkpoint could not be written; the run goes on."""
+
+
+def _interrupted(run: TrajectoryRun, signal_number: int, checkpoint_path) -> RunInterrupted:
+    """Save the state at the step boundary and describe where it went."""
+    where = None
+    note = "no checkpoint was written (no checkpoint path)"
+    if checkpoint_path is not None:
+        try:
+            run.save_checkpoint(checkpoint_path)
+            where = str(checkpoint_path)
+            note = f"state saved to {where!r}"
+        except OutputError as exc:
+            note = f"the checkpoint could not be written: {exc}"
+    return RunInterrupted(f"interrupted at step {run.n_steps} (t = {run.state.t:.6g} a.u.); {note}",
+                          signal_number, run.n_steps, float(run.state.t), where)
+
+
+def _config_difference(saved: Any, now: dict[str, Any]) -> str:
+    """Which settings differ between a checkpoint's configuration and this run's, in words."""
+    if not isinstance(saved, dict):
+        return "model, initial conditions, method or run settings differ"
+    old, new = _flatten(saved), _flatten(now)
+    keys = sorted(k for k in old.keys() | new.keys() if old.get(k, _MISSING) != new.get(k, _MISSING))
+    if not keys:  # the same settings but another hash: another ehrenspeed's hashing
+        return "model, initial conditions, method or run settings differ"
+    shown = [f"{key}: {_short(old.get(key, _MISSING))} in the checkpoint, {_short(new.get(key, _MISSING))} now"
+             for key in keys[:3]]
+    more = f"; and {len(keys) - 3} more" if len(keys) > 3 else ""
+    return "; ".join(shown) + more
+
+
+_MISSING = "(not set)"
+
+
+def _flatten(config: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Nested dictionaries as dotted keys (lists stay whole)."""
+    flat = {}
+    for key, value in config.items():
+        if isinstance(value, dict):
+            flat.update(_flatten(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
+
+
+def _short(value: Any, width: int = 40) -> str:
+    text = json.dumps(value) if value is not _MISSING else value
+    return text if len(text) <= width else text[:width - 3] + "..."

@@ -20,3 +20,42 @@ class ModelError(EhrenspeedError, ValueError):
 
 class SimulationError(EhrenspeedError, RuntimeError):
     """The dynamics became invalid during a run (NaN/Inf, lost norm)."""
+
+
+class OutputError(EhrenspeedError, OSError):
+    """A file could not be written (no space, quota, permissions).
+
+    ``errno`` is the operating system's error number, so callers can tell a
+    full disk (``errno.ENOSPC``) from the rest.
+    """
+
+    def __init__(self, message: str, errno_: int | None = None):
+        super().__init__(message)
+        self.errno = errno_
+        self.strerror = message
+
+    def __str__(self) -> str:
+        return self.strerror
+
+
+class RunInterrupted(EhrenspeedError):
+    """A run stopped on SIGTERM or SIGINT after saving its state.
+
+    Attributes
+    ----------
+    signal_number : int
+        The signal that stopped it (``signal.SIGTERM`` or ``signal.SIGINT``).
+    step : int
+        Steps taken.
+    time : float
+        Time reached, a.u.
+    checkpoint : str or None
+        Where the state was saved (None when it could not be).
+    """
+
+    def __init__(self, message: str, signal_number: int, step: int, time: float, checkpoint: str | None):
+        super().__init__(message)
+        self.signal_number = signal_number
+        self.step = step
+        self.time = time
+        self.checkpoint = checkpoint

@@ -61,6 +61,10 @@ class SerialComm:
         """Element-wise sum of integer counters over all ranks."""
         return dict(counts)
 
+    def first_flag(self, value: Any) -> Any:
+        """The first non-None of the ranks' values (rank order), the same on every rank."""
+        return value
+
 
 class MPIComm(SerialComm):
     """An mpi4py communicator seen through the few collectives the driver needs."""
@@ -86,17 +90,22 @@ class MPIComm(SerialComm):
 
         The message (and the exception's class, if it is one of ours) of the
         lowest failing rank is raised everywhere, so the whole run ends with
-        that message instead of hanging.
+        that message instead of hanging. The raised exception has
+        ``agreed = True``: every rank has it, so one rank may report it.
         """
         report = None if error is None else (type(error).__name__, str(error), self.rank)
         reports = [r for r in self.comm.allgather(report) if r is not None]
         if not reports:
             return
         if error is not None and reports[0][2] == self.rank:
+            error.agreed = True
             raise error
         name, message, rank = reports[0]
         cls = _ERROR_CLASSES.get(name, SimulationError)
-        raise cls(f"rank {rank}: {message}")
+        shared = cls(f"rank {rank}: {message}")
+        # every rank raises it: rank 0 alone need report it (see reports_error)
+        shared.agreed = True
+        raise shared
 
     def barrier(self):
         self.comm.Barrier()
@@ -104,6 +113,9 @@ class MPIComm(SerialComm):
     def sum_counts(self, counts):
         every = self.comm.allgather(dict(counts))
         return {key: int(sum(c[key] for c in every)) for key in counts}
+
+    def first_flag(self, value):
+        return next((v for v in self.comm.allgather(value) if v is not None), None)
 
 
 def _error_classes() -> dict[str, type]:
@@ -144,6 +156,61 @@ def mpi_world():
         raise EhrenspeedError("started under an MPI launcher but mpi4py is not installed; "
                               "pip install 'ehrenspeed[mpi]'") from None
     return MPI.COMM_WORLD if MPI.COMM_WORLD.Get_size() > 1 else None
+
+
+#: (rank, size) variables of the launchers, read without starting MPI
+_RANK_VARIABLES = (("PMI_RANK", "PMI_SIZE"), ("OMPI_COMM_WORLD_RANK", "OMPI_COMM_WORLD_SIZE"),
+                   ("MPI_LOCALRANKID", "MPI_LOCALNRANKS"))
+
+
+def launcher_ranks() -> tuple[int, int]:
+    """This process's rank and the number of ranks its MPI launcher started.
+
+    Read from the launcher's environment variables, so MPI is not
+    initialised: a command that refuses to run distributed can say so on
+    rank 0 alone and end every rank without ``MPI_Abort``. Falls back to
+    :func:`mpi_world` under a launcher whose variables give no size
+    (PMIx alone).
+
+    Returns
+    -------
+    (int, int)
+        ``(0, 1)`` outside a launcher.
+    """
+    import os
+
+    for rank_name, size_name in _RANK_VARIABLES:
+        rank, size = os.environ.get(rank_name), os.environ.get(size_name)
+        if rank is not None and size is not None:
+            try:
+                return int(rank), int(size)
+            except ValueError:  # pragma: no cover - a launcher's malformed variable
+                continue
+    comm = mpi_world()
+    return (0, 1) if comm is None else (comm.Get_rank(), comm.Get_size())
+
+
+def reports_error(exc: BaseException) -> bool:
+    """Whether this process should print ``exc``: one error line per job, not one per rank.
+
+    Rank 0 always reports. Another rank of a launcher's job stays silent
+    when rank 0 has the same error: before MPI starts (every rank ran the
+    same input checks on the same files) and for errors the ranks agreed
+    on (:meth:`MPIComm.agree`, ``exc.agreed``). An error that escaped on
+    this rank alone, after MPI started, is reported here, since rank 0
+    does not know it. A silent rank should also leave ending the job
+    (``abort_world``) to rank 0, so that its ``MPI_Abort`` does not cut
+    rank 0's message off.
+
+    Parameters
+    ----------
+    exc : BaseException
+        The error that ended the command on this rank.
+    """
+    rank, size = launcher_ranks()
+    if size <= 1 or rank == 0:
+        return True
+    return not (getattr(exc, "agreed", False) or not is_distributed())
 
 
 def is_distributed() -> bool:

@@ -9,12 +9,12 @@ and writes the image atomically (temporary file + rename).
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
 from .errors import InputError
+from .files import atomic_write
 
 #: Coordinates drawn individually in the <q> panel; more are summarised.
 MAX_LINES = 12
@@ -68,14 +68,7 @@ def plot_result(ds, path: str | os.PathLike, title: str | None = None, dpi: int 
                 title += f" ({ds.attrs['n_traj']} trajectories)"
         fig.suptitle(title)
         fmt = path.suffix.lstrip(".").lower() or "png"
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        os.close(fd)
-        try:
-            fig.savefig(tmp, format=fmt, dpi=dpi)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        atomic_write(path, lambda handle: fig.savefig(handle, format=fmt, dpi=dpi), "figure")
     except ValueError as exc:  # e.g. an image format matplotlib does not know
         raise InputError(f"cannot write figure {str(path)!r}: {exc}") from None
     finally:

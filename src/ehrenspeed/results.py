@@ -19,17 +19,16 @@ coordinate ``time``       (time,)          a.u. of time
 Attributes: ``method``, ``model``, ``n_traj``, ``dt``, ``seed``,
 ``potential_evaluations``, ``wall_time_s``, ``max_energy_drift``,
 ``ehrenspeed_version``, ``config`` (JSON). Files are netCDF-4 written by
-h5netcdf; complex per-trajectory coefficients are stored as two real
-variables. Writing goes to a temporary file in the target directory that is
-renamed into place, so an interrupted write never leaves a partial file
-under the requested name.
+h5netcdf (with h5py); complex per-trajectory coefficients are stored as two
+real variables. Writing goes to a temporary file in the target directory
+that is renamed into place (:mod:`ehrenspeed.files`), so an interrupted
+write never leaves a partial file under the requested name.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +36,7 @@ import numpy as np
 import xarray as xr
 
 from .errors import InputError
+from .files import write_bytes
 
 #: Variables every result has, with their dimensions.
 STANDARD_VARIABLES = {
@@ -109,29 +109,59 @@ def _attr_value(value: Any) -> Any:
 
 
 def save(ds: xr.Dataset, path: str | os.PathLike) -> Path:
-    """Write ``ds`` to ``path`` atomically (temporary file + rename).
+    """Write ``ds`` to ``path`` atomically (:func:`ehrenspeed.files.atomic_write`).
+
+    The netCDF file is first made in memory and then written in one piece,
+    so that a full disk or a lost quota surfaces as a plain
+    :class:`~ehrenspeed.errors.OutputError` before the HDF5 library has a
+    half-written file open (HDF5 does not survive a failed write cleanly).
 
     Raises
     ------
     InputError
-        When the directory does not exist or is not writable; nothing is
-        created under ``path`` in that case.
+        When the directory does not exist; nothing is created under
+        ``path`` in that case.
+    OutputError
+        When the file system refuses the write (``errno`` tells why); the
+        file under ``path``, if any, is unchanged.
     """
     path = Path(path)
     directory = path.parent if str(path.parent) else Path(".")
     if not directory.is_dir():
         raise InputError(f"output directory {str(directory)!r} does not exist")
-    if not os.access(directory, os.W_OK):
-        raise InputError(f"output directory {str(directory)!r} is not writable")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
-    os.close(fd)
+    return write_bytes(path, to_netcdf_bytes(ds), "result")
+
+
+def to_netcdf_bytes(ds: xr.Dataset) -> memoryview:
+    """The netCDF-4 file of ``ds`` as bytes (the exact content :func:`save` writes)."""
+    return ds.to_netcdf(engine="h5netcdf")
+
+
+def check_writer() -> None:
+    """Write and read back a tiny result in memory: the netCDF stack is installed and works.
+
+    Called before any computation, so that a missing or broken library
+    (h5py, h5netcdf) costs the user seconds instead of the run.
+
+    Raises
+    ------
+    InputError
+        Naming the library that is missing or failed.
+    """
+    import io
+
+    probe = make_dataset(np.zeros(2), {"norm": (("time",), np.ones(2))}, {"probe": 1})
     try:
-        ds.to_netcdf(tmp, engine="h5netcdf")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+        data = to_netcdf_bytes(probe)
+        with xr.open_dataset(io.BytesIO(bytes(data)), engine="h5netcdf") as back:
+            ok = bool(np.all(back["norm"].values == 1.0))
+    except ImportError as exc:
+        raise InputError(f"cannot write result files: the netCDF writer needs the package "
+                         f"{exc.name or exc} (pip install h5py h5netcdf)") from None
+    except Exception as exc:  # any failure of the stack, said in one line
+        raise InputError(f"cannot write result files: netCDF writer failed: {exc}") from None
+    if not ok:
+        raise InputError("cannot write result files: the netCDF writer does not read back what it wrote")
 
 
 def load(path: str | os.PathLike) -> xr.Dataset:
@@ -155,7 +185,35 @@ def load(path: str | os.PathLike) -> xr.Dataset:
     return ds
 
 
-def config_of(ds: xr.Dataset) -> dict[str, Any]:
-    """The run configuration stored in a result's ``config`` attribute."""
+def config_of(ds: xr.Dataset, source: str = "<result>") -> dict[str, Any]:
+    """The run configuration stored in a result, in the configuration-file layout.
+
+    One layout for every method and every writer (``es.run``,
+    ``es.grid.run_exact``, ``ehrenspeed run``): the tables ``model``,
+    ``initial``, ``method``, ``run`` and, for the exact method, ``grid``
+    (docs/configuration.md, "The configuration stored in a result").
+    Layouts written by earlier versions are converted.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        A result (its ``config`` attribute, JSON).
+    source : str
+        Named in error messages.
+
+    Returns
+    -------
+    dict
+        Empty when the result stores no configuration.
+
+    Raises
+    ------
+    json.JSONDecodeError
+        The attribute is not JSON.
+    InputError
+        It is JSON but none of the known layouts.
+    """
+    from .config.stored import upgrade
+
     raw = ds.attrs.get("config", "")
-    return json.loads(raw) if raw else {}
+    return upgrade(json.loads(raw), source) if raw else {}

@@ -48,7 +48,12 @@ def cli(ctx, traceback):
 def main(argv=None) -> int:
     """Entry point of the console script; returns the exit status."""
     args = list(sys.argv[1:] if argv is None else argv)
+    # --traceback is a global flag, but users put it anywhere (after the
+    # subcommand too): take it out wherever it stands
     show_traceback = "--traceback" in args
+    if show_traceback:
+        args = [a for a in args if a != "--traceback"]
+        args.insert(0, "--traceback")
     try:
         status = _dispatch(args, show_traceback)
     except BaseException:
@@ -60,35 +65,72 @@ def main(argv=None) -> int:
             traceback.print_exc()
             abort_world(1)
         raise
-    if status not in (0, None):
+    if status not in (0, None) and not _left_to_rank_0:
         from ..parallel import abort_world
 
         abort_world(status)  # under mpiexec: do not leave the other ranks waiting
     return status
 
 
+#: set when this rank left its error to rank 0, which prints it and ends the
+#: job; an MPI_Abort from here could cut rank 0's message off
+_left_to_rank_0: list[BaseException] = []
+
+
 def _dispatch(args, show_traceback: bool) -> int:
     from ..errors import EhrenspeedError
 
     try:
-        cli.main(args=args, prog_name="ehrenspeed", standalone_mode=False)
+        # without standalone mode click returns (not raises) a command's Exit code
+        status = cli.main(args=args, prog_name="ehrenspeed", standalone_mode=False)
     except click.exceptions.Abort:
-        click.echo("aborted", err=True)
+        click.echo("error: interrupted", err=True)
         return 130
     except click.ClickException as exc:
-        exc.show()
+        if _reports(exc):
+            exc.show()
         return 2
     except click.exceptions.Exit as exc:
         return exc.exit_code
     except EhrenspeedError as exc:
         if show_traceback:
             raise
-        click.echo(f"error: {_one_line(exc)}", err=True)
+        if _reports(exc):
+            _error_line(_one_line(exc))
         return 2
     except KeyboardInterrupt:
-        click.echo("interrupted", err=True)
+        click.echo("error: interrupted (no checkpoint written)", err=True)
         return 130
-    return 0
+    return status if isinstance(status, int) else 0
+
+
+#: Seconds a rank other than 0 waits before printing an error that rank 0
+#: may share (one found after MPI started, on every rank alike): rank 0
+#: prints its line and ends the job (MPI_Abort) within this time, so the user
+#: sees one line, not one per rank. An error of this rank alone still shows.
+MPI_ERROR_GRACE = 3.0
+
+
+def _reports(exc: BaseException) -> bool:
+    """Whether this rank prints ``exc`` (always outside MPI; see parallel.reports_error)."""
+    from ..parallel import reports_error
+
+    if reports_error(exc):
+        return True
+    _left_to_rank_0.append(exc)
+    return False
+
+
+def _error_line(message: str) -> None:
+    from ..parallel import launcher_ranks
+
+    rank, size = launcher_ranks()
+    if size > 1 and rank != 0:
+        import time
+
+        time.sleep(MPI_ERROR_GRACE)
+        message = f"rank {rank}: {message}"
+    click.echo(f"error: {message}", err=True)
 
 
 def _one_line(exc: BaseException) -> str:

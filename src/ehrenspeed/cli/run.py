@@ -1,17 +1,22 @@
-"""``ehrenspeed run CONFIG [-o OUT.nc] [--resume] [--quiet]``: one run described by a file.
+"""``ehrenspeed run CONFIG [-o OUT.nc] [--resume]``: one run described by a file.
 
 The command only turns files into library calls: :func:`ehrenspeed.config.load_config`
 validates the TOML file (or the configuration stored in a result file), then
 :func:`ehrenspeed.run` or :func:`ehrenspeed.grid.run_exact` runs it, and
 :func:`ehrenspeed.results.save` writes the result atomically. Every check
-that can fail on bad input (the file, every key, the model, the output
-directory) happens before the first step, so a mistake costs seconds, not
-the hours of the run.
+that can fail on bad input (the file, every key, the model, the output and
+checkpoint paths, the result writer itself) happens before the first step,
+so a mistake costs seconds, not the hours of the run. While it runs, the
+output and the checkpoint are locked against a second run, SIGTERM and
+Ctrl-C stop it at a step boundary with a checkpoint, and a full disk at the
+end leaves the result somewhere it can be found.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
+import shlex
 import sys
 import tempfile
 import warnings
@@ -25,46 +30,54 @@ import click
 @click.option("-o", "--output", type=click.Path(path_type=Path),
               help="Result file (netCDF); default from [output] path or the config's name.")
 @click.option("--resume", is_flag=True, help="Continue from the run's checkpoint (bit-identical result).")
-@click.option("-q", "--quiet", is_flag=True, help="No progress bar and no summary line.")
-def command(config: Path, output: Path | None, resume: bool, quiet: bool) -> None:
+@click.option("--fresh", is_flag=True,
+              help="Start from the beginning although a checkpoint of an earlier run exists (it is replaced).")
+@click.option("--trust-model", metavar="MODULE:ATTR",
+              help="Re-running a result file whose model is the user's python_model: import this module "
+                   "(it must match the stored one). Without it, a result file never runs code.")
+@click.option("--progress/--no-progress", default=None,
+              help="Progress: a bar on a terminal, a log line a minute otherwise [default: on].")
+@click.option("-q", "--quiet", is_flag=True, help="No progress and no summary line.")
+def command(config: Path, output: Path | None, resume: bool, fresh: bool, trust_model: str | None,
+            progress: bool | None, quiet: bool) -> None:
     """Run the simulation described by CONFIG (a TOML file, or a result file to re-run)."""
     from ..config import load_config
+    from ..parallel import launcher_ranks, mpi_world
+    from ..results import check_writer
 
-    cfg = load_config(config)
-    out = cfg.output_path(output)
-    check_writable(out, "output")
+    # every check on the input runs before MPI starts: all ranks find the same
+    # problem, and rank 0 alone reports it (cli.main)
+    if resume and fresh:
+        raise _input_error("--resume and --fresh contradict each other: choose one")
+    check_writer()  # a broken netCDF stack must cost seconds, not the run
+    cfg = trusted(load_config(config), trust_model)
     exact = cfg.method.name == "exact"
-    checkpoint = None if exact else cfg.checkpoint_path(output)
-    if resume:
-        if exact:
-            raise _input_error(f"{cfg.source}: --resume needs checkpoints, which method 'exact' does not write")
-        if not checkpoint.is_file():
-            raise _input_error(f"no checkpoint {str(checkpoint)!r} to resume from; run without --resume "
-                               "to start from the beginning")
-    elif cfg.run.checkpoint_every is not None and not exact:
-        check_writable(checkpoint, "checkpoint")
-        if checkpoint.is_file() and not quiet:
-            click.echo(f"note: starting afresh; the old checkpoint {str(checkpoint)!r} will be replaced "
-                       "(use --resume to continue it)", err=True)
-    prepared = cfg.build()
-    show_progress = not quiet
-
-    from ..parallel import mpi_world
-
+    if exact and launcher_ranks()[1] > 1:
+        raise _input_error(f"{cfg.source}: method 'exact' runs in one process; start it without mpiexec "
+                           "(the grid propagation uses threads instead)")
+    out, checkpoint = output_paths(cfg, config, output, exact)
     # under mpiexec the trajectories are shared among the ranks; rank 0 alone
     # gets the result and writes the file
     comm = None if exact else mpi_world()
-    with warnings.catch_warnings():
-        warnings.simplefilter("always")
-        warnings.showwarning = _one_line_warning
-        result = _execute(cfg, prepared, checkpoint, resume, show_progress, comm)
-    if result is None:
-        return
+    root = comm is None or comm.Get_rank() == 0
+    with _locks(out, checkpoint, root):
+        _check_resume(cfg, checkpoint, resume, fresh)
+        prepared = cfg.build()
+        show = (not quiet) if progress is None else progress
+        from .. import interrupt
+        from ..errors import RunInterrupted
 
-    from ..results import save
-
-    result.attrs["config"] = cfg.to_json()
-    save(result, out)
+        try:
+            with warnings.catch_warnings(), interrupt.stop_on_signals(immediate=exact):
+                warnings.simplefilter("always")
+                warnings.showwarning = _one_line_warning
+                result = _execute(cfg, prepared, checkpoint, resume, show, comm)
+        except RunInterrupted as stop:
+            raise click.exceptions.Exit(_report_interrupt(stop, config, output, exact, root)) from None
+        if result is None:  # an MPI rank other than 0
+            return
+        result.attrs["config"] = cfg.to_json()
+        _save_result(result, out, checkpoint)
     if checkpoint is not None and checkpoint.is_file():
         # the result is safely on disk: the restart point is no longer needed
         checkpoint.unlink()
@@ -72,6 +85,81 @@ def command(config: Path, output: Path | None, resume: bool, quiet: bool) -> Non
         n_traj = f", {result.attrs['n_traj']} trajectories" if "n_traj" in result.attrs else ""
         click.echo(f"wrote {out} ({cfg.method.name}{n_traj}, {result.sizes['time']} output times, "
                    f"{float(result.attrs.get('wall_time_s', 0.0)):.3g} s)", err=True)
+
+
+def trusted(cfg, trust_model: str | None):
+    """Allow a result file's ``python_model`` only when the user names it on the command line.
+
+    A result file is data: re-running it must not import a module because
+    the file says so (a ``python_model = "os:system"`` in a downloaded
+    result would otherwise run code). A TOML configuration the user wrote
+    is their own code, like a script, and needs no flag.
+    """
+    from dataclasses import replace
+
+    stored = cfg.model.python_model
+    if trust_model is not None and not (cfg.from_result and stored is not None):
+        raise _input_error(f"{cfg.source}: --trust-model applies only to re-running a result file whose "
+                           "model is a python_model")
+    if not cfg.from_result or stored is None:
+        return cfg
+    if trust_model is None:
+        raise _input_error(f"{cfg.source}: key 'model.python_model' = {stored!r} would import and run a "
+                           "Python module named by a data file; if you trust it, pass "
+                           f"--trust-model {shlex.quote(stored)}")
+    if trust_model.strip() != stored:
+        raise _input_error(f"--trust-model {trust_model!r} does not match the result's model {stored!r} "
+                           "(key 'model.python_model')")
+    return replace(cfg, trusted_model=True)
+
+
+def output_paths(cfg, config: Path, output: Path | None, exact: bool) -> tuple[Path, Path | None]:
+    """The result and checkpoint files, checked so that writing them destroys nothing.
+
+    The result may not be the configuration, the checkpoint, or anything
+    that is not a regular file (``/dev/null`` would be replaced through the
+    rename); the checkpoint may not be the configuration either.
+    """
+    from ..files import check_output
+
+    checkpoint = None if exact else cfg.checkpoint_path(output)
+    out = check_output(cfg.output_path(output), "output",
+                       protected=[(config, "the configuration being run"),
+                                  (checkpoint, "the run's checkpoint ([output] checkpoint)")])
+    if checkpoint is not None:
+        checkpoint = check_output(checkpoint, "checkpoint",
+                                  protected=[(config, "the configuration being run"),
+                                             (out, "the run's result file")])
+    return out, checkpoint
+
+
+@contextlib.contextmanager
+def _locks(out: Path, checkpoint: Path | None, root: bool):
+    """Hold the output's and the checkpoint's locks; clear stale temporaries under them."""
+    from ..files import FileLock, remove_stale_temporaries
+
+    if not root:  # rank 0 writes every file of an MPI run
+        yield
+        return
+    with contextlib.ExitStack() as stack:
+        for path, what in ((out, "output"), (checkpoint, "checkpoint")):
+            if path is not None:
+                stack.enter_context(FileLock(path, what))
+                # no other run holds the lock: its temporaries are leftovers of a killed write
+                remove_stale_temporaries(path)
+        yield
+
+
+def _check_resume(cfg, checkpoint: Path | None, resume: bool, fresh: bool) -> None:
+    if resume:
+        if checkpoint is None:
+            raise _input_error(f"{cfg.source}: --resume needs checkpoints, which method 'exact' does not write")
+        if not checkpoint.is_file():
+            raise _input_error(f"no checkpoint {str(checkpoint)!r} to resume from; run without --resume "
+                               "to start from the beginning")
+    elif checkpoint is not None and checkpoint.is_file() and not fresh:
+        raise _input_error(f"a checkpoint of an earlier, unfinished run exists: {str(checkpoint)!r}; "
+                           "continue it with --resume, or start afresh with --fresh (it will be replaced)")
 
 
 def _execute(cfg, prepared, checkpoint: Path | None, resume: bool, show_progress: bool, comm=None):
@@ -92,33 +180,69 @@ def _execute(cfg, prepared, checkpoint: Path | None, resume: bool, show_progress
         return result
     from ..driver import run
 
-    use_checkpoint = resume or cfg.run.checkpoint_every is not None
+    # the checkpoint path is always given: SIGTERM/Ctrl-C save the state there
+    # even when no periodic checkpoints were asked for
     return run(prepared.model, prepared.wavepacket, prepared.method, progress=show_progress,
-               checkpoint_every=cfg.run.checkpoint_every,
-               checkpoint_path=checkpoint if use_checkpoint else None, resume=resume, comm=comm, **kwargs)
+               checkpoint_every=cfg.run.checkpoint_every, checkpoint_path=checkpoint, resume=resume,
+               comm=comm, **kwargs)
 
 
-def check_writable(path: Path, what: str) -> None:
-    """Refuse, before any work, a file that could not be written at the end.
+def _save_result(result, out: Path, checkpoint: Path | None) -> None:
+    """Write the result; when the file system refuses, put it where it can be found."""
+    from ..errors import OutputError
+    from ..results import save
 
-    Probes by creating (and removing) a temporary file in the directory:
-    permission bits alone do not tell (root, read-only mounts).
-    """
-    directory = path.parent
-    if path.is_dir():
-        raise _input_error(f"{what} path {str(path)!r} is a directory")
-    if not directory.exists():
-        raise _input_error(f"{what} directory {str(directory)!r} does not exist")
-    if not directory.is_dir():
-        raise _input_error(f"{what} directory {str(directory)!r} is not a directory")
     try:
-        fd, probe = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".probe", dir=directory)
-    except OSError as exc:
-        raise _input_error(f"{what} directory {str(directory)!r} is not writable: {exc.strerror}") from None
-    os.close(fd)
-    os.unlink(probe)
-    if path.exists() and not os.access(path, os.W_OK):
-        raise _input_error(f"{what} file {str(path)!r} exists and is not writable")
+        save(result, out)
+        return
+    except OutputError as exc:
+        failure = exc
+    rescue = _rescue(result, out)
+    kept = f"; the run's checkpoint is kept in {str(checkpoint)!r}" if (
+        checkpoint is not None and checkpoint.is_file()) else ""
+    if rescue is not None:
+        raise OutputError(f"{failure}; the result was written to {str(rescue)!r} instead{kept}", failure.errno)
+    raise OutputError(f"{failure}; no other place took the result either{kept}", failure.errno)
+
+
+def rescue_directories() -> list[Path]:
+    """Where a result goes when its own file system refuses it (first that takes it)."""
+    places = [os.environ.get("EHRENSPEED_RESCUE_DIR"), tempfile.gettempdir(), os.path.expanduser("~")]
+    return [Path(p) for p in places if p]
+
+
+def _rescue(result, out: Path) -> Path | None:
+    from ..errors import OutputError
+    from ..results import save
+
+    for directory in rescue_directories():
+        target = directory / f"ehrenspeed-rescued-{os.getpid()}-{out.name}"
+        try:
+            if directory.is_dir() and not _same_directory(directory, out.parent):
+                return save(result, target)
+        except (OutputError, OSError):
+            continue
+    return None
+
+
+def _same_directory(a: Path, b: Path) -> bool:
+    try:
+        return os.path.samefile(a, b or Path("."))
+    except OSError:
+        return False
+
+
+def _report_interrupt(stop, config: Path, output: Path | None, exact: bool, root: bool) -> int:
+    """Say where the run stopped and how to go on; the exit status of the signal."""
+    from .. import interrupt
+
+    if root:
+        if exact or stop.checkpoint is None:
+            click.echo(f"error: {stop}; rerun to start again", err=True)
+        else:
+            again = ["ehrenspeed", "run", str(config)] + (["-o", str(output)] if output is not None else [])
+            click.echo(f"{stop}\ncontinue with: {shlex.join(again + ['--resume'])}", err=True)
+    return interrupt.exit_status(stop.signal_number)
 
 
 def _input_error(message: str):

@@ -83,59 +83,39 @@ def load_config(path: str | os.PathLike) -> Config:
 
 
 def _config_from_result(path: Path) -> Config:
+    """The configuration stored in a result file, in any layout a version wrote."""
     from ..results import config_of, load
+    from .stored import check_rerunnable
 
     ds = load(path)
+    source = f"{path} (stored config)"
     try:
-        stored = config_of(ds)
+        stored = config_of(ds, source)
     except json.JSONDecodeError:
         raise InputError(f"{path}: the result's config attribute is not valid JSON") from None
     if not stored:
         raise InputError(f"{path}: the result file has no stored configuration")
-    source = f"{path} (stored config)"
-    return Config.from_dict(_canonical(stored, source), source, path.parent, from_result=True)
+    check_rerunnable(stored, source)
+    return Config.from_dict(stored, source, path.parent, from_result=True)
 
 
 def _canonical(stored: dict[str, Any], source: str) -> dict[str, Any]:
-    """The configuration-file layout of a stored config (also from ``es.run``/``run_exact``)."""
-    if "run" in stored:  # written by `ehrenspeed run`: already the file layout
-        return stored
-    try:
-        if stored.get("method") == "exact":  # written by run_exact
-            out = {"model": {"name": stored["model"], "parameters": stored.get("model_parameters") or {}},
-                   "initial": _initial_from(stored["wavepacket"]), "method": {"name": "exact"},
-                   "grid": {k: stored["grid"][k] for k in ("lower", "upper", "points")}}
-            run = {"dt": stored["dt"], "t_final": stored["t_final"], "integrator": stored.get("integrator", "strang")}
-        else:  # written by es.run
-            method = dict(stored["method"])
-            for key, value in list(method.items()):
-                if value is None:
-                    del method[key]
-            if method.get("name") == "speed" and not method.get("reference_hessian"):
-                method.pop("reference_hessian", None)
-            out = {"model": {"name": stored["model"]["name"], "parameters": stored["model"].get("parameters") or {}},
-                   "initial": _initial_from(stored["initial"]), "method": method}
-            run = {"dt": stored["dt"], "t_final": stored["t_final"], "integrator": stored["integrator"],
-                   "n_traj": stored["n_traj"]}
-            if isinstance(stored.get("seed"), int):
-                run["seed"] = stored["seed"]
-            if stored.get("chunk_size") is not None:
-                run["chunk_size"] = stored["chunk_size"]
-        if stored.get("output_times") is not None and stored.get("output_every") is None:
-            run["output_times"] = stored["output_times"]
-        elif stored.get("output_every") is not None:
-            run["output_every"] = stored["output_every"]
-        out["run"] = run
-    except (KeyError, TypeError, AttributeError) as exc:
-        raise InputError(f"{source}: not a configuration ehrenspeed can re-run (missing {exc})") from None
-    return out
+    """The configuration-file layout of a stored config, whichever version wrote it.
+
+    Results written before the layout was unified hold ``es.run``'s flat
+    dict or ``run_exact``'s ``"model": name`` plus ``"model_parameters"``;
+    :func:`ehrenspeed.config.stored.upgrade` converts both.
+    """
+    from .stored import upgrade
+
+    return upgrade(stored, source)
 
 
 def _initial_from(wp: dict[str, Any]) -> dict[str, Any]:
-    if wp.get("explicit_state"):
-        raise InputError("the run started from an explicit State, which a configuration cannot describe")
-    return {"from_model": False, "q0": wp["q0"], "p0": wp["p0"], "width": wp["width"], "state": wp["state"]}
+    """``[initial]`` from an old stored wavepacket dict (see :func:`.stored.upgrade_initial`)."""
+    from .stored import upgrade_initial
 
+    return upgrade_initial(wp)
 
 
 # -- one parser per table ----------------------------------------------------------------

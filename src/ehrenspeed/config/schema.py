@@ -136,6 +136,10 @@ class Config:
         Directory that relative paths and ``python_model`` modules refer to.
     from_result : bool
         Read from a result file's ``config`` attribute.
+    trusted_model : bool
+        The user allowed a result file's ``python_model`` to be imported
+        (``ehrenspeed run RESULT --trust-model``); a result file never
+        runs code without it.
     """
 
     model: ModelConfig
@@ -147,6 +151,7 @@ class Config:
     source: str = "<config>"
     base_dir: str = "."
     from_result: bool = False
+    trusted_model: bool = False
 
     # -- construction ---------------------------------------------------------
     @classmethod
@@ -250,7 +255,14 @@ class Config:
         if self.output.checkpoint is not None and not self.from_result:
             return Path(self.base_dir) / self.output.checkpoint
         out = self.output_path(output)
-        return out.with_name(out.name + ".checkpoint.npz")
+        name = out.name + ".checkpoint.npz"
+        if len(os.fsencode(name)) > 255:
+            # a legal but long result name: keep the checkpoint's name legal and unique
+            import hashlib
+
+            digest = hashlib.sha256(os.fsencode(out.name)).hexdigest()[:12]
+            name = f"{out.name[:200]}.{digest}.checkpoint.npz"
+        return out.with_name(name)
 
     # -- objects --------------------------------------------------------------
     def build(self) -> "Prepared":
@@ -299,6 +311,10 @@ class Config:
 
             return _build_from_keywords(make, _thaw(self.model.parameters), "model.parameters",
                                         f"model {self.model.name!r}", self.source)
+        if self.from_result and not self.trusted_model:
+            # defence in depth: the command line asks the user first (--trust-model)
+            raise InputError(f"key 'model.python_model' = {self.model.python_model!r} comes from a result "
+                             "file, which never runs code unless the user trusts it (--trust-model)")
         return _import_model(self.model.python_model, Path(self.base_dir, self.model.path or "."),
                              dict(self.model.parameters))
 

@@ -23,6 +23,7 @@ import numpy as np
 
 from .. import schedule
 from .._version import __version__
+from ..config.stored import exact_layout
 from ..errors import InputError, SimulationError
 from ..results import make_dataset
 from ..sampling import electronic_vector
@@ -107,7 +108,8 @@ def run_exact(model, wavepacket, grid: Grid, dt: float, t_final: float, output_e
         points at which V was evaluated), ``n_steps``, ``wall_time_s``,
         ``max_energy_drift`` (max |E(t) - E(0)|, hartree),
         ``max_edge_density``, ``max_momentum_edge_density``,
-        ``initial_grid_norm``, ``ehrenspeed_version``, ``config`` (JSON).
+        ``initial_grid_norm``, ``ehrenspeed_version``, ``config`` (JSON, the
+        configuration-file layout every method stores: docs/configuration.md).
 
     Raises
     ------
@@ -173,17 +175,11 @@ def run_exact(model, wavepacket, grid: Grid, dt: float, t_final: float, output_e
     finally:
         stepper.close()
 
-    config = {
-        "method": "exact", "model": getattr(model, "name", type(model).__name__),
-        "model_parameters": _model_parameters(model), "wavepacket": wavepacket.to_dict(),
-        "grid": grid.to_dict(), "dt": dt, "t_final": float(t_final),
-        "output_every": None if output_times is not None else output_every,
-        "output_times": None if output_times is None else np.asarray(output_times, float).ravel().tolist(),
-        "integrator": integrator, "workers": workers, "edge_threshold": edge_threshold,
-        "memory_limit_bytes": memory_limit_bytes,
-    }
+    # the configuration-file layout, as every method stores it (docs/configuration.md)
+    config = exact_layout(model, wavepacket, grid, dt=dt, t_final=t_final, output_every=output_every,
+                          output_times=output_times, integrator=integrator)
     return _dataset(times, records, grid, config, {
-        "method": "exact", "model": config["model"], "dt": dt, "integrator": integrator,
+        "method": "exact", "model": getattr(model, "name", type(model).__name__), "dt": dt, "integrator": integrator,
         "order": stepper.order, "grid_lower": grid.lower.tolist(), "grid_upper": grid.upper.tolist(),
         "grid_points": list(grid.points), "grid_periodic": [int(p) for p in grid.periodic],
         "potential_evaluations": pot.evaluations, "n_steps": n_steps,
@@ -378,11 +374,6 @@ def _dataset(times, records, grid: Grid, config: dict, attrs: dict, start_clock:
             units="1 / coordinate unit")
         ds[f"grid_{a}"].attrs["long_name"] = f"grid positions of coordinate {a}"
     return ds
-
-
-def _model_parameters(model) -> Any:
-    params = getattr(model, "parameters", None)
-    return params() if callable(params) else {}
 
 
 def _jsonable(value: Any) -> Any:

@@ -38,7 +38,7 @@ def reproduce(name: str, directory=None, quick: bool = False, seed: int = 1,
         Reduced version (fewer trajectories, shorter time, coarser grid)
         that runs in well under a minute.
     seed : int
-        Sampling seed of the trajectory runs.
+        Sampling seed of the trajectory runs, >= 0.
     progress : bool
         Progress bars on the long parts.
 
@@ -46,16 +46,33 @@ def reproduce(name: str, directory=None, quick: bool = False, seed: int = 1,
     -------
     Output
         ``files`` written and ``summary`` (the numbers that matter).
+
+    Raises
+    ------
+    InputError
+        Unknown name or bad seed, before any file or directory is created.
     """
+    # every argument is checked before the output directory is created, so a
+    # mistake leaves nothing behind
     key = str(name).lower()
     if key not in REPRODUCTIONS:
         raise InputError(f"unknown reproduction {name!r}; choose one of {', '.join(REPRODUCTIONS)}")
+    seed = _check_seed(seed)
     out = Output(Path(directory or f"reproduce-{key}"), quick=bool(quick), seed=int(seed),
                  progress=bool(progress))
     module = importlib.import_module(f"{__name__}.{REPRODUCTIONS[key]}")
     module.run(out)
     out.write_summary(key)
     return out
+
+
+def _check_seed(seed) -> int:
+    """``seed`` as an int, or an InputError: numpy takes only whole numbers >= 0."""
+    import numbers
+
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
+        raise InputError(f"seed must be an integer >= 0, got {seed!r}")
+    return int(seed)
 
 
 __all__ = ["REPRODUCTIONS", "reproduce", "Output"]

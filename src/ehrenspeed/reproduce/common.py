@@ -2,16 +2,16 @@
 
 Every reproduction writes into one directory: one netCDF file per method
 (written atomically by :func:`ehrenspeed.results.save`), PNG figures
-(written to a temporary file and renamed, so an interrupted run never
-leaves a truncated image under the final name) and ``summary.json`` with
-the numbers that matter (also atomic), which docs/reproductions.md quotes.
+and ``summary.json`` with the numbers that matter, which
+docs/reproductions.md quotes; every file goes through
+:func:`ehrenspeed.files.atomic_write`, so an interrupted run never leaves a
+truncated file under a final name.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,7 +20,8 @@ from typing import Any
 import numpy as np
 
 from ..errors import InputError
-from ..results import save
+from ..files import atomic_write, check_output, write_bytes
+from ..results import check_writer, save
 
 #: Line colours and styles per method, the same in every figure.
 STYLE = {
@@ -65,6 +66,9 @@ class Output:
             raise InputError(f"cannot create output directory {str(self.directory)!r}: {exc.strerror}") from None
         if not os.access(self.directory, os.W_OK):
             raise InputError(f"output directory {str(self.directory)!r} is not writable")
+        # before any computation: the result writer works and the directory takes files
+        check_writer()
+        check_output(self.directory / "summary.json", "output")
 
     def save(self, ds, name: str) -> Path:
         """Write a result as ``<name>.nc``."""
@@ -77,14 +81,8 @@ class Output:
         import matplotlib.pyplot as plt
 
         path = self.directory / f"{name}.png"
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=self.directory)
-        os.close(fd)
         try:
-            fig.savefig(tmp, format="png", dpi=dpi)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+            atomic_write(path, lambda handle: fig.savefig(handle, format="png", dpi=dpi), "figure")
         finally:
             plt.close(fig)
         self.files.append(path)
@@ -96,10 +94,7 @@ class Output:
                             wall_time_s=round(time.perf_counter() - self.started, 2))
         path = self.directory / "summary.json"
         text = json.dumps(_jsonable(self.summary), indent=2, sort_keys=True)
-        fd, tmp = tempfile.mkstemp(prefix=".summary.json.", suffix=".tmp", dir=self.directory)
-        with os.fdopen(fd, "w") as handle:
-            handle.write(text + "\n")
-        os.replace(tmp, path)
+        write_bytes(path, (text + "\n").encode(), "summary")
         self.files.append(path)
         return path
 
