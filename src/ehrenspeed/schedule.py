@@ -85,6 +85,8 @@ def output_times(dt: float, t_final: float, output_every: int | None = None,
         output_every = 1
     if isinstance(output_every, bool) or int(output_every) != output_every or output_every < 1:
         raise InputError(f"output_every must be a positive whole number of steps, got {output_every!r}")
+    if output_every > MAX_STEPS:  # no run has that many steps, and dt * output_every could overflow
+        raise InputError(f"output_every must be at most {MAX_STEPS} steps, got {output_every}")
     interval = dt * int(output_every)
     n = int(math.floor((t_final - t_start) / interval * (1 + _REMAINDER_TOL)))
     out = t_start + interval * np.arange(n + 1)
