@@ -372,7 +372,7 @@ def test_another_configuration_is_named(tmp_path):
     model, wp, kwargs = tully()
     path = interrupt(tmp_path / "c.npz", model, wp, **kwargs)
     message = resume_error(path, model, wp, **{**kwargs, "dt": 10.0})
-    assert "different configuration (dt: 20.0 in the checkpoint, 10.0 now" in message
+    assert "different configuration (run.dt: 20.0 in the checkpoint, 10.0 now" in message
 
 
 DAMAGE = [

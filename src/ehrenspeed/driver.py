@@ -471,17 +471,20 @@ class TrajectoryRun:
     def _check_checkpoint(self, arrays: dict[str, np.ndarray], meta: dict[str, Any], where: str) -> None:
         """Refuse a checkpoint that would not continue this very run (see :meth:`restore`)."""
         try:
-            if meta.get("config_hash") != self.config_hash():
-                difference = _config_difference(meta.get("config"), self._hashed_config())
-                raise InputError(f"{where} was written for a different configuration ({difference})")
+            # first: it changes what the checkpoint holds, and says so plainly
             saved = meta["save_trajectories"]
             if saved != self.save_trajectories:
                 raise InputError(f"{where} was written with run.save_trajectories = {json.dumps(saved)}, "
                                  f"this run has {json.dumps(self.save_trajectories)}: resume with the "
                                  "checkpoint's setting or start afresh")
+            if meta.get("config_hash") != self.config_hash():
+                difference = _config_difference(meta.get("config"), self._hashed_config())
+                raise InputError(f"{where} was written for a different configuration ({difference})")
             self._check_counters(meta, where)
             self._check_shapes(arrays, int(meta["n_records"]), where)
             saved_model = dict(meta["model"])
+        except InputError:
+            raise
         except (KeyError, TypeError, ValueError) as exc:
             raise InputError(f"{where} is damaged or incomplete (missing or bad {exc})") from None
         if self.comm.is_root:
