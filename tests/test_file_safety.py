@@ -220,20 +220,34 @@ def test_real_full_disk_is_one_line_not_a_crash(tmp_path):
 
 
 # -- result files never run code (item 7) ------------------------------------------------------
+
+#: A two-state model with a constant coupling; ``delay`` seconds per call make a
+#: run slow enough to interrupt.
 USER_MODULE = textwrap.dedent("""
+    import time
     import numpy as np
     import ehrenspeed as es
 
-    def make():
+    def make(delay=0.0):
         def v(q):
+            time.sleep(delay)
             x = q[:, 0]
             out = np.zeros((len(x), 2, 2))
             out[:, 0, 0] = 0.5 * 0.01 * x ** 2
             out[:, 1, 1] = 0.5 * 0.01 * (x - 1) ** 2 + 0.01
             out[:, 0, 1] = out[:, 1, 0] = 0.002
             return out
-        return es.models.from_function(v, n_states=2, n_dof=1, mass=2000.0)
+
+        def g(q):
+            time.sleep(delay)
+            x = q[:, 0]
+            out = np.zeros((len(x), 1, 2, 2))
+            out[:, 0, 0, 0] = 0.01 * x
+            out[:, 0, 1, 1] = 0.01 * (x - 1)
+            return out
+        return es.models.from_function(v, n_states=2, n_dof=1, mass=2000.0, gradient=g)
 """)
+
 
 USER_CONFIG = """
 [model]
@@ -375,34 +389,12 @@ def test_atomic_write_leaves_old_file_when_the_writer_fails(tmp_path):
 
 
 # -- signals (item 11) ------------------------------------------------------------------------------
-SLOW_MODULE = textwrap.dedent("""
-    import time
-    import numpy as np
-    import ehrenspeed as es
-
-    def make(delay=0.004):
-        def v(q):
-            time.sleep(delay)
-            x = q[:, 0]
-            out = np.zeros((len(x), 2, 2))
-            out[:, 0, 0] = 0.5 * 0.01 * x ** 2
-            out[:, 1, 1] = 0.5 * 0.01 * (x - 1) ** 2 + 0.01
-            out[:, 0, 1] = out[:, 1, 0] = 0.002
-            return out
-
-        def g(q):
-            time.sleep(delay)
-            x = q[:, 0]
-            out = np.zeros((len(x), 1, 2, 2))
-            out[:, 0, 0, 0] = 0.01 * x
-            out[:, 0, 1, 1] = 0.01 * (x - 1)
-            return out
-        return es.models.from_function(v, n_states=2, n_dof=1, mass=2000.0, gradient=g)
-""")
 
 SLOW_CONFIG = """
 [model]
 python_model = "slowmod:make"
+[model.parameters]
+delay = 0.004
 [initial]
 q0 = [-1.0]
 width = [0.5]
@@ -419,7 +411,7 @@ seed = 5
 
 @pytest.mark.parametrize("signum, status", [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
 def test_signal_writes_a_checkpoint_and_resume_finishes_the_same_run(tmp_path, signum, status):
-    (tmp_path / "slowmod.py").write_text(SLOW_MODULE)
+    (tmp_path / "slowmod.py").write_text(USER_MODULE)
     config = tmp_path / "slow.toml"
     config.write_text(SLOW_CONFIG)
     cmd = [sys.executable, "-m", "ehrenspeed.cli.main", "run", str(config)]

@@ -754,6 +754,9 @@ def run(model: Model, initial, method="ehrenfest", n_traj: int | None = None, dt
         sim = TrajectoryRun.from_checkpoint(checkpoint_path, *args)
     else:
         sim = TrajectoryRun(*args)
+        if checkpoint_path is not None:
+            # the model as it is now, not as it may be edited before the first checkpoint
+            sim._model_identity()
 
     bar = make_progress(progress if sim.comm.is_root else False, sim.total_steps(), sim.n_steps,
                         sim.method.name)

@@ -66,7 +66,7 @@ def trajectory_layout(model, initial, method: Mapping[str, Any], *, n_traj: int,
         run["seed"] = seed_value
     run["save_trajectories"] = bool(save_trajectories)
     return {"model": model_table(model), "initial": initial_table(initial, n_traj),
-            "method": {k: v for k, v in _jsonable(dict(method)).items() if v is not None}, "run": run}
+            "method": {k: v for k, v in jsonable(dict(method)).items() if v is not None}, "run": run}
 
 
 def exact_layout(model, wavepacket, grid, *, dt: float, t_final: float, output_every, output_times,
@@ -111,7 +111,7 @@ def model_table(model) -> dict[str, Any]:
         params = model.parameters()
     except (AttributeError, TypeError):  # a user's model object without a record
         params = {}
-    return {"name": getattr(model, "name", "user"), "parameters": _jsonable(params)}
+    return {"name": getattr(model, "name", "user"), "parameters": jsonable(params)}
 
 
 def initial_table(initial, n_traj: int | None = None) -> dict[str, Any]:
@@ -122,7 +122,7 @@ def initial_table(initial, n_traj: int | None = None) -> dict[str, Any]:
         if n_traj is not None:
             table["n_traj"] = int(n_traj)
         return table
-    return {"from_model": False, **_jsonable(to_dict())}
+    return {"from_model": False, **jsonable(to_dict())}
 
 
 def _time_axis(times, dt: float, t_final: float, output_every) -> dict[str, Any]:
@@ -160,7 +160,7 @@ def _seed(seed) -> int | str | None:
     return str(seed)
 
 
-def _jsonable(value: Any) -> Any:
+def jsonable(value: Any) -> Any:
     """A deep copy of ``value`` that JSON can hold (numpy values, tuples, complex numbers)."""
     def default(obj):
         if isinstance(obj, np.ndarray):

@@ -12,12 +12,10 @@ time axis as :func:`ehrenspeed.driver.run` (both use
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import time as _time
 import warnings
-from typing import Any
 
 import numpy as np
 
@@ -361,7 +359,9 @@ def _dataset(times, records, grid: Grid, config: dict, attrs: dict, start_clock:
     attrs["max_energy_drift"] = float(np.max(np.abs(energy - energy[0])))
     attrs["max_edge_density"] = float(np.max(stack["edge_density"]))
     attrs["max_momentum_edge_density"] = float(np.max(stack["momentum_edge_density"]))
-    attrs["config"] = _jsonable(config)
+    from ..config.stored import jsonable
+
+    attrs["config"] = jsonable(config)
     attrs["wall_time_s"] = _time.perf_counter() - start_clock
     ds = make_dataset(times, data, attrs, coords)
     ds["kinetic_energy"].attrs["units"] = "hartree"
@@ -374,18 +374,3 @@ def _dataset(times, records, grid: Grid, config: dict, attrs: dict, start_clock:
             units="1 / coordinate unit")
         ds[f"grid_{a}"].attrs["long_name"] = f"grid positions of coordinate {a}"
     return ds
-
-
-def _jsonable(value: Any) -> Any:
-    """A deep copy of ``value`` that json can write (numpy and complex converted)."""
-    def default(obj):
-        if isinstance(obj, np.ndarray):
-            obj = obj.tolist() if not np.iscomplexobj(obj) else {"real": obj.real.tolist(),
-                                                                  "imag": obj.imag.tolist()}
-            return obj
-        if isinstance(obj, np.generic):
-            return obj.item()
-        if isinstance(obj, complex):
-            return {"real": obj.real, "imag": obj.imag}
-        return repr(obj)
-    return json.loads(json.dumps(value, default=default))
