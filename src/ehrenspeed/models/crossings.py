@@ -81,6 +81,9 @@ class LinearCrossing(Model):
     """
 
     name = "linear_crossing"
+    coordinate_unit = "bohr"
+    parameter_units = {"f1": "hartree/bohr", "f2": "hartree/bohr", "h12": "hartree",
+                       "mass": "electron masses"}
     n_states = 2
     n_dof = 1
     max_degree = 1
@@ -152,6 +155,8 @@ class JahnTeller(Model):
     """
 
     name = "jahn_teller"
+    coordinate_unit = "bohr"
+    parameter_units = {"mass": "electron masses", "omega": "hartree", "k": "hartree/bohr"}
     n_states = 2
     n_dof = 2
     max_degree = 2

@@ -94,6 +94,9 @@ class FuranDimer(Model):
     """
 
     name = "furan_dimer"
+    coordinate_unit = "bohr"
+    parameter_units = {"depth_ev": "eV", "r0_angstrom": "angstrom", "a_per_angstrom": "1/angstrom",
+                       "h0_ev": "eV", "b_per_angstrom": "1/angstrom", "monomer_mass_amu": "amu"}
     n_states = 2
     n_dof = 1
     max_degree = None

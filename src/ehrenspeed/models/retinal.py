@@ -68,6 +68,9 @@ class Retinal(Model):
     """
 
     name = "retinal"
+    coordinate_unit = "phi: rad, Q: dimensionless"
+    parameter_units = {"inverse_mass_ev": "eV", "e1": "eV", "w0": "eV", "w1": "eV", "omega": "eV",
+                       "kappa": "eV", "lam": "eV", "phi_start": "rad"}
     n_states = 2
     n_dof = 2
     max_degree = None

@@ -57,6 +57,11 @@ class VibronicCoupling(Model):
 
     max_degree = 2
 
+    coordinate_unit = "dimensionless"
+    parameter_units = {"omega": "as set by unit", "energies": "as set by unit", "kappa": "as set by unit",
+                       "lam": "as set by unit", "gamma": "as set by unit", "mu": "as set by unit",
+                       "unit": "one of: hartree, eV", "name": "text"}
+
     def __init__(self, omega, energies, kappa, lam, gamma=None, mu=None, unit="hartree",
                  name="vibronic"):
         self._record_parameters(locals())
@@ -270,6 +275,9 @@ class Pyrazine3(VibronicCoupling):
     J. Chem. Phys. 103, 6851 (1995).
     """
 
+    parameter_units = {"omega": "eV", "kappa1": "eV", "kappa2": "eV", "lam": "eV", "e1": "eV", "gap": "eV",
+                       "gamma1": "eV", "gamma2": "eV"}
+
     def __init__(self, omega=(0.0740, 0.1273, 0.09357), kappa1=(-0.0964, 0.0470),
                  kappa2=(0.1194, 0.2012), lam=0.1825, e1=3.94, gap=0.9233,
                  gamma1=0.0, gamma2=0.0):
@@ -303,6 +311,8 @@ class PyrazineSchneiderDomcke(VibronicCoupling):
     e1, e2 : float, eV
         3.94, 4.84.
     """
+
+    parameter_units = {"omega": "eV", "kappa1": "eV", "kappa2": "eV", "lam": "eV", "e1": "eV", "e2": "eV"}
 
     def __init__(self, omega=(0.074, 0.126, 0.118), kappa1=(-0.105, 0.037),
                  kappa2=(0.149, -0.254), lam=0.262, e1=3.94, e2=4.84):
