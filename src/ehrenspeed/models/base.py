@@ -9,7 +9,7 @@ states along D nuclear coordinates:
 
 for positions ``q`` of shape ``(N, D)``. ``mass`` has shape ``(D,)`` in
 electron masses (for dimensionless normal coordinates the mass is 1/omega,
-omega in hartree, see MODELS.md). Models hold no caches and never mutate.
+omega in hartree, see :class:`~ehrenspeed.models.VibronicCoupling`). Models hold no caches and never mutate.
 
 A subclass must implement :meth:`Model.potential`; :meth:`Model.gradient`
 and :meth:`Model.hessian` default to central finite differences

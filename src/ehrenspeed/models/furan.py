@@ -143,7 +143,7 @@ class FuranDimer(Model):
         R0 = r0 + offset, p0 = -mu v(T) (:func:`collision_momentum`: the
         gap closes), A = mu w with w = a sqrt(2 D / mu), the ground-state
         width of the intermolecular vibration in the harmonic approximation
-        of the Morse well (MODELS.md, SPEC section 7).
+        of the Morse well.
 
         Parameters
         ----------

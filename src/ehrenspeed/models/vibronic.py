@@ -7,8 +7,8 @@ matrix is a polynomial of degree two,
               + sum_a L_kla q_a + sum_ab Q_klab q_a q_b,
 
 with L_kka = kappa_ka (intrastate, tuning) and L_kla = lambda_kla for k != l
-(interstate, coupling), Q holding the quadratic terms gamma (Koppel,
-Domcke, Cederbaum, Adv. Chem. Phys. 57, 59 (1984)). The kinetic energy is
+(interstate, coupling), Q holding the quadratic terms gamma (Adv.
+Chem. Phys. 57, 59 (1984)). The kinetic energy is
 sum_a w_a p_a^2 / 2, so the mass of coordinate a is 1 / w_a (w in hartree).
 Because V is at most quadratic, SPEED is exact for these models (SPEC
 section 3), which the tests check to round-off.
@@ -270,9 +270,8 @@ class Pyrazine3(VibronicCoupling):
 
     References
     ----------
-    C. Woywod, W. Domcke, A. L. Sobolewski, H.-J. Werner, J. Chem. Phys. 100,
-    1400 (1994); G. Stock, C. Woywod, W. Domcke, T. Swinney, B. S. Hudson,
-    J. Chem. Phys. 103, 6851 (1995).
+    Woywod, Domcke, Sobolewski and Werner, J. Chem. Phys. 100, 1400 (1994);
+    Stock et al., J. Chem. Phys. 103, 6851 (1995).
     """
 
     parameter_units = {"omega": "eV", "kappa1": "eV", "kappa2": "eV", "lam": "eV", "e1": "eV", "gap": "eV",
