@@ -150,3 +150,67 @@ def test_45_state_plot_has_few_lines_per_panel_and_legends(tmp_path, monkeypatch
     assert panels[2].get_ylabel() == "<q> / bohr"
     # time in fs on top of the first panel (1 a.u. = 0.02418884 fs)
     assert any(getattr(child, "get_xlabel", lambda: "")() == "time / fs" for child in panels[0].get_children())
+
+
+# -- energy-drift warnings of SPEED --------------------------------------------------------------
+
+EXAMPLES = SRC.parents[1] / "examples"
+
+
+def _speed_examples():
+    from ehrenspeed.config import load_config
+
+    found = []
+    for path in sorted(EXAMPLES.glob("*.toml")):
+        cfg = load_config(path)
+        if cfg.method.name == "speed":
+            found.append((path.stem, cfg))
+    return found
+
+
+def test_there_are_speed_examples():
+    names = [name for name, _ in _speed_examples()]
+    assert {"tully_dual", "retinal", "pyrazine3", "chemisorption"} <= set(names)
+
+
+@pytest.mark.parametrize("name", ["tully_dual", "retinal", "linear_crossing", "jahn_teller", "pyrazine3",
+                                  "user_model", "chemisorption", "chemisorption_reversing"])
+def test_speed_example_runs_without_drift_warning(name, monkeypatch):
+    """A reduced run of each SPEED example gives no drift warning.
+
+    32 trajectories and up to 1500 steps; retinal 128 trajectories to
+    4000 a.u. Both tully_dual (9e-3 hartree by 2000 a.u.) and retinal
+    (9e-3 by 4000 a.u.) pass the default 1e-3 threshold in these reduced
+    runs, so without the thresholds their configurations set this fails.
+    """
+    from ehrenspeed.config import load_config
+    from ehrenspeed.driver import EnergyDriftWarning
+
+    monkeypatch.chdir(EXAMPLES)          # user_model.toml finds user_model.py next to it
+    monkeypatch.syspath_prepend(str(EXAMPLES))
+    cfg = load_config(EXAMPLES / f"{name}.toml")
+    prepared = cfg.build()
+    kwargs = cfg.run_kwargs()
+    steps = 600 if name.startswith("chemisorption") else 1500
+    kwargs["t_final"] = min(kwargs["t_final"], steps * kwargs["dt"])
+    kwargs["n_traj"] = min(kwargs.get("n_traj", 32), 32)
+    if name == "retinal":
+        kwargs["t_final"], kwargs["n_traj"] = 4000.0, 128
+    kwargs.pop("output_times", None)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", EnergyDriftWarning)
+        es.run(prepared.model, prepared.wavepacket, prepared.method, **kwargs)
+
+
+def test_speed_drift_warning_does_not_blame_the_time_step():
+    from ehrenspeed.driver import EnergyDriftWarning
+
+    model = es.models.get("tully_dual")
+    wp = model.initial_wavepacket(k0=20.0)
+    with pytest.warns(EnergyDriftWarning) as record:
+        es.run(model, wp, "speed", n_traj=32, dt=5.0, t_final=2000.0, seed=1, energy_drift_warning=1e-4)
+    text = str(record[0].message)
+    assert "not the time step" in text and "smaller dt" not in text.replace("a smaller dt will not", "")
+    with pytest.warns(EnergyDriftWarning) as record:
+        es.run(model, wp, "ehrenfest", n_traj=8, dt=40.0, t_final=2000.0, seed=1, energy_drift_warning=1e-12)
+    assert "consider a smaller dt" in str(record[0].message)
