@@ -40,6 +40,7 @@ from ..analysis import population_standard_error, rate_constant
 from ..driver import run as run_trajectories
 from ..grid import Grid, run_exact
 from ..models import FuranDimer
+from ..plotting import add_femtosecond_axis
 from ..potentials import SPEED
 from ..units import ANGSTROM
 from .common import STYLE, Output, centre_state, pyplot, rounded
@@ -171,11 +172,11 @@ def run(out: Output) -> dict:
     ax_p.set_xlabel("temperature / K")
     ax_p.set_ylabel("final hole population on monomer 1")
     ax_p.set_ylim(-0.02, 1.02)
-    ax_p.legend(fontsize=8)
+    ax_p.legend(fontsize=8, loc="upper right")
     fig.suptitle("Furan dimer cation hole transfer")
     out.figure(fig, "furan_rate_constant")
 
-    fig, axes = plt.subplots(len(temps), 1, figsize=(7, 2.0 * len(temps) + 0.5), constrained_layout=True)
+    fig, axes = plt.subplots(len(temps), 1, figsize=(7, 2.0 * len(temps) + 1.2), layout="constrained")
     for ax, temperature in zip(np.atleast_1d(axes), temps):
         for name in methods:
             ds = per_t[temperature][name]
@@ -184,6 +185,9 @@ def run(out: Output) -> dict:
         ax.set_ylabel("P$_1$")
         ax.set_title(f"{temperature:.0f} K", fontsize=9)
     np.atleast_1d(axes)[-1].set_xlabel("time / a.u.")
-    np.atleast_1d(axes)[0].legend(fontsize=7, ncol=3)
+    add_femtosecond_axis(np.atleast_1d(axes)[0])
+    # below the panels: inside the first one it covered the early decay
+    handles, names = np.atleast_1d(axes)[0].get_legend_handles_labels()
+    fig.legend(handles, names, loc="outside lower center", ncol=3, fontsize=7)
     out.figure(fig, "furan_population")
     return summary

@@ -37,6 +37,7 @@ from ..potentials import SPEED
 from ..analysis import max_abs_difference
 from ..grid import Grid, run_exact
 from ..models import Pyrazine3
+from ..plotting import add_femtosecond_axis
 from .common import STYLE, Output, centre_state, pyplot, rounded
 
 DT = 4.13
@@ -91,7 +92,7 @@ def run(out: Output) -> dict:
     out.summary.update(summary)
 
     plt = pyplot()
-    fig, ax = plt.subplots(figsize=(7, 4.2), constrained_layout=True)
+    fig, ax = plt.subplots(figsize=(7, 4.8), layout="constrained")
     grid_label = " x ".join(str(n) for n in cfg["points"])
     labels = {"exact": f"exact (split operator, {grid_label} grid)",
               "ehrenfest": f"Ehrenfest, {cfg['n_traj']} trajectories",
@@ -100,10 +101,12 @@ def run(out: Output) -> dict:
     for name, curve in p.items():
         ax.plot(curve["time"], curve, label=labels[name], **STYLE[name])
     ax.set_xlabel("time / a.u.")
+    add_femtosecond_axis(ax)
     ax.set_ylabel("population of S$_2$")
     ax.set_ylim(0.0, 1.05)
     ax.set_xlim(0.0, cfg["t_final"])
-    ax.set_title("Pyrazine, 3 states x 3 modes")
-    ax.legend(loc="lower left", fontsize=8)
+    ax.set_title("Pyrazine, 3 states x 3 modes", fontsize="medium")
+    # below the axes: inside, any corner hides part of a curve at some length of run
+    fig.legend(loc="outside lower center", ncol=2, fontsize=8)
     out.figure(fig, "pyrazine_population")
     return summary
