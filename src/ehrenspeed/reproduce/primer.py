@@ -273,7 +273,7 @@ def run(out: Output) -> dict:
     # a few plain-number ticks: matplotlib's default "2 x 10^-2" minor labels run into each other
     from matplotlib.ticker import FixedLocator, FormatStrFormatter, NullFormatter, NullLocator
 
-    ticks = [t for t in (0.004, 0.005, 0.01, 0.02, 0.05) if speeds[0] * 0.99 <= t <= speeds[-1] * 1.01]
+    ticks = [t for t in (0.004, 0.01, 0.02, 0.05) if speeds[0] * 0.99 <= t <= speeds[-1] * 1.01]
     ax.xaxis.set_major_locator(FixedLocator(ticks))
     ax.xaxis.set_major_formatter(FormatStrFormatter("%g"))
     ax.xaxis.set_minor_locator(NullLocator())

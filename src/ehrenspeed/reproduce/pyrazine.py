@@ -105,7 +105,7 @@ def run(out: Output) -> dict:
     ax.set_ylabel("population of S$_2$")
     ax.set_ylim(0.0, 1.05)
     ax.set_xlim(0.0, cfg["t_final"])
-    ax.set_title("Pyrazine, 3 states x 3 modes", fontsize="medium")
+    fig.suptitle("Pyrazine, 3 states x 3 modes", fontsize="medium")   # above the fs axis, not on it
     # below the axes: inside, any corner hides part of a curve at some length of run
     fig.legend(loc="outside lower center", ncol=2, fontsize=8)
     out.figure(fig, "pyrazine_population")
