@@ -112,6 +112,8 @@ def test_no_reference_to_specification_files_outside_the_repository():
         text = path.read_text()
         for name in ("API.md", "MODELS.md", "DESIGN.md"):
             assert name not in text, (path, name)
+    for path in (SRC.parents[1] / "docs").glob("*.md"):
+        assert "SPEC" not in path.read_text(), path      # the specification is not shipped either
 
 
 # -- figures -------------------------------------------------------------------------------------
