@@ -216,3 +216,21 @@ def test_speed_drift_warning_does_not_blame_the_time_step():
     with pytest.warns(EnergyDriftWarning) as record:
         es.run(model, wp, "ehrenfest", n_traj=8, dt=40.0, t_final=2000.0, seed=1, energy_drift_warning=1e-12)
     assert "consider a smaller dt" in str(record[0].message)
+
+
+def test_layer_grouping_found_in_every_kind_of_result():
+    """Trajectory runs, exact runs and configuration files store the model parameters differently."""
+    import json
+
+    import xarray as xr
+
+    from ehrenspeed.plotting import _layers
+
+    def result(config, model="chemisorption"):
+        return xr.Dataset({"population": (("time", "state"), np.zeros((2, 45)))},
+                          attrs={"model": model, "config": json.dumps(config)})
+
+    assert _layers(result({"model": {"name": "chemisorption", "parameters": {"states_per_layer": 5}}})) == 5
+    assert _layers(result({"model": "chemisorption", "model_parameters": {"states_per_layer": 5}})) == 5
+    assert _layers(result({"model": {"name": "chemisorption", "parameters": {}}})) == 5   # the default
+    assert _layers(result({"model": {"name": "x", "parameters": {}}}, model="user")) is None

@@ -152,9 +152,27 @@ def _layers(ds) -> int | None:
     import json
 
     try:
-        params = json.loads(ds.attrs.get("config", "{}"))["model"]["parameters"]
+        config = json.loads(ds.attrs.get("config", "{}"))
+    except (ValueError, TypeError):
+        return None
+    # trajectory runs and configuration files nest the parameters under "model",
+    # run_exact stores them beside it as "model_parameters"
+    model = config.get("model") if isinstance(config, dict) else None
+    params = model.get("parameters") if isinstance(model, dict) else None
+    if params is None and isinstance(config, dict):
+        params = config.get("model_parameters")
+    if isinstance(params, dict) and "states_per_layer" not in params:
+        # a configuration file stores only the parameters it sets: the default comes from the model
+        from .models import REGISTRY
+
+        cls = REGISTRY.get(str(ds.attrs.get("model", "")).lower())
+        try:
+            params = cls(**params).parameters() if cls is not None else params
+        except Exception:       # a model that no longer builds from these: draw ungrouped
+            return None
+    try:
         per_layer = int(params["states_per_layer"])
-    except (ValueError, KeyError, TypeError):
+    except (KeyError, TypeError, ValueError):
         return None
     n = int(ds["population"].shape[1])
     return per_layer if per_layer > 1 and n % per_layer == 0 else None
