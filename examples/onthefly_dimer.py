@@ -7,7 +7,7 @@ normal modes, monomers approaching at 1 eV) and take the same steps; the
 printout compares populations and the number of electronic-structure calls.
 
     pip install 'ehrenspeed[pyscf]'
-    python examples/onthefly_dimer.py            # ~1-2 minutes on 2 cores
+    python examples/onthefly_dimer.py            # ~50 s on 2 shared cores (measured)
 """
 
 import os

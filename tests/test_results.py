@@ -1,4 +1,4 @@
-"""Result layout (API.md table), attributes, and file round trip."""
+"""Result layout (docs/trajectories.md table), attributes, and file round trip."""
 
 import json
 

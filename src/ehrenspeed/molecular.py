@@ -8,7 +8,7 @@ Initial conditions come from the harmonic approximation at a reference
 geometry q0 with Cartesian Hessian K (hartree / bohr^2): in mass-weighted
 coordinates X = M^(1/2) (q - q0) the Hessian is M^(-1/2) K M^(-1/2). The
 six (five for a linear molecule) directions of rigid translation and
-rotation are projected out first (Miller, Handy and Adams, J. Chem. Phys.
+rotation are projected out first (J. Chem. Phys.
 72, 99 (1980)), so no sampled displacement or momentum moves or turns the
 molecule as a whole; diagonalising what remains gives the normal modes L_k
 and frequencies w_k. Each mode's Wigner function at temperature T is a

@@ -1,12 +1,13 @@
 """Potential sources: where each trajectory's diabatic matrix comes from.
 
-This is the only place Ehrenfest and SPEED differ (DESIGN.md):
+This is the only place Ehrenfest and SPEED differ; the propagators and the
+observables treat both alike:
 
 * :class:`Ehrenfest` asks the model for V and dV/dq at every trajectory's
   own position: N evaluations per potential substep.
 * :class:`SPEED` asks the model once, at the ensemble mean qbar, for V, G =
   dV/dq and H = d2V/dq2, and gives every trajectory the shared quadratic
-  Taylor surface (SPEC section 3)
+  Taylor surface
 
       V_eff(q) = V(qbar) + sum_a G_a d_a + 1/2 sum_ab H_ab d_a d_b,   d = q - qbar,
       dV_eff/dq_a (q) = G_a + sum_b H_ab d_b.
@@ -23,8 +24,9 @@ A source's two calls:
 ``matrices(context, q, need_gradient)``
     V (n, S, S) and dV/dq (n, D, S, S) for a chunk of n trajectories.
 
-Reference: Kang, Ren, ... "Single potential evaluation Ehrenfest dynamics"
-(the SPEED paper), and SPEC sections 2-3.
+Reference (the SPEED paper): A. Scheidegger and J. J. L. Vaníček, J. Chem.
+Phys. 163, 044105 (2025); preprint arXiv:2503.13905, "Ehrenfest dynamics
+accelerated with SPEED".
 """
 
 from __future__ import annotations

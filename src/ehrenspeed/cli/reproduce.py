@@ -30,13 +30,20 @@ def command(name, output, quick, seed, progress):
     numbers that matter) into the output directory.
     """
     import sys
+    import warnings
 
     from ..reproduce import reproduce
+    from .run import one_line_warning
 
     refuse_under_mpi(name.lower())
     if progress is None:
         progress = sys.stderr.isatty()
-    out = reproduce(name.lower(), output, quick=quick, seed=seed, progress=progress)
+    # a warning is one "warning: ..." line on stderr, as in `ehrenspeed run`,
+    # not Python's file:line + source excerpt in the middle of a progress bar
+    with warnings.catch_warnings():
+        warnings.simplefilter("always")
+        warnings.showwarning = one_line_warning
+        out = reproduce(name.lower(), output, quick=quick, seed=seed, progress=progress)
     for path in out.files:
         click.echo(str(path))
     click.echo(f"{name}: done in {out.summary.get('wall_time_s', 0):.1f} s")

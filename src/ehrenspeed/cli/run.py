@@ -70,7 +70,7 @@ def command(config: Path, output: Path | None, resume: bool, fresh: bool, trust_
         try:
             with warnings.catch_warnings(), interrupt.stop_on_signals(immediate=exact):
                 warnings.simplefilter("always")
-                warnings.showwarning = _one_line_warning
+                warnings.showwarning = one_line_warning
                 result = _execute(cfg, prepared, checkpoint, resume, show, comm)
         except RunInterrupted as stop:
             raise click.exceptions.Exit(_report_interrupt(stop, config, output, exact, root)) from None
@@ -251,6 +251,6 @@ def _input_error(message: str):
     return InputError(message)
 
 
-def _one_line_warning(message, category, filename, lineno, file=None, line=None) -> None:
+def one_line_warning(message, category, filename, lineno, file=None, line=None) -> None:
     """Show warnings as ``warning: ...`` lines, not source excerpts."""
     click.echo(f"warning: {' '.join(str(message).split())}", err=True)

@@ -1,7 +1,7 @@
 """Kinetic and potential operators on the grid.
 
-The split operator needs two exponentials (Feit, Fleck, Steiger, J. Comput.
-Phys. 47, 412 (1982); Kosloff, J. Phys. Chem. 92, 2087 (1988)):
+The split operator needs two exponentials (J. Comput. Phys. 47, 412 (1982);
+J. Phys. Chem. 92, 2087 (1988)):
 
 * kinetic: T is diagonal in momentum space,
   T(k) = sum_a k_a^2 / (2 M_a), so exp(-i T tau) is a phase per momentum

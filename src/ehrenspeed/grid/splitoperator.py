@@ -1,13 +1,12 @@
 """The split-operator stepper for an S-state wavefunction on a D-dimensional grid.
 
-Second order (Strang) step of length h (SPEC section 6; Feit, Fleck,
-Steiger, J. Comput. Phys. 47, 412 (1982)):
+Second order (Strang) step of length h (J. Comput. Phys. 47, 412 (1982)):
 
     S2(h) = exp(-i T h/2) exp(-i V h) exp(-i T h/2),
 
 exact for T = 0 or V = 0, with a local error O(h^3) from the commutator
-[T, V]. The fourth-order step is the symmetric triple jump (Yoshida, Phys.
-Lett. A 150, 262 (1990); Suzuki, Phys. Lett. A 146, 319 (1990))
+[T, V]. The fourth-order step is the symmetric triple jump (H. Yoshida,
+Phys. Lett. A 150, 262 (1990); Phys. Lett. A 146, 319 (1990))
 
     S4(h) = S2(w1 h) S2(w0 h) S2(w1 h),  w1 = 1 / (2 - 2^(1/3)),  w0 = 1 - 2 w1,
 

@@ -9,7 +9,7 @@ states along D nuclear coordinates:
 
 for positions ``q`` of shape ``(N, D)``. ``mass`` has shape ``(D,)`` in
 electron masses (for dimensionless normal coordinates the mass is 1/omega,
-omega in hartree, see MODELS.md). Models hold no caches and never mutate.
+omega in hartree, see :class:`~ehrenspeed.models.VibronicCoupling`). Models hold no caches and never mutate.
 
 A subclass must implement :meth:`Model.potential`; :meth:`Model.gradient`
 and :meth:`Model.hessian` default to central finite differences
@@ -60,6 +60,13 @@ class Model:
         Highest polynomial degree in q of any diabatic matrix element, when
         it is known and finite (2 for vibronic coupling models). SPEED is
         exact (equals Ehrenfest) when this is at most 2.
+    coordinate_unit : str
+        Unit of the nuclear coordinates q, for axis labels and listings
+        ("bohr", "dimensionless", or one entry per coordinate when they
+        differ, e.g. "phi: rad, Q: dimensionless").
+    parameter_units : dict of str to str
+        Unit (or kind) of each constructor argument, shown by
+        ``ehrenspeed models``; a parameter missing here is listed without one.
     """
 
     name: str = "model"
@@ -70,6 +77,9 @@ class Model:
     complex_valued: bool = False
     max_degree: int | None = None
     fd_step: float = FD_STEP
+    coordinate_unit: str = "coordinate units"
+    # read-only by convention: subclasses replace the whole dict, never update it
+    parameter_units: dict[str, str] = {}
 
     # -- the contract ------------------------------------------------------
     def potential(self, q: np.ndarray) -> np.ndarray:

@@ -138,6 +138,13 @@ class Chemisorption(Model):
 
     max_degree = 2
     n_dof = 1
+    coordinate_unit = "bohr"
+    parameter_units = {"n_layers": "count", "states_per_layer": "count", "mass": "electron masses",
+                       "omega": "hartree", "spacing": "bohr", "energy_step": "hartree", "delta": "bohr",
+                       "coupling": "hartree", "coupling_in": "hartree",
+                       "preset": "one of: default, reversing",
+                       "turn_layer": "layer index; unset: n_layers // 2",
+                       "layer_energies": "hartree, one per layer; unset: from preset and energy_step"}
 
     def __init__(self, n_layers=9, states_per_layer=5, mass=1836.15, omega=0.001, spacing=5.0,
                  energy_step=0.002, delta=0.01, coupling=0.0008, coupling_in=0.0,
@@ -243,7 +250,9 @@ class Chemisorption(Model):
 
 
 class ChemisorptionReversing(Chemisorption):
-    """:class:`Chemisorption` with ``preset="reversing"`` (config name
+    """Chemisorption with layer energies that fall, then rise: the atom turns back.
+
+    :class:`Chemisorption` with ``preset="reversing"`` (config name
     ``chemisorption_reversing``): the layer energies run down to the middle
     layer and then up twice as steeply, so the atom turns back. All numbers
     [default]; see :class:`Chemisorption` for the parameters.

@@ -42,8 +42,8 @@ def landau_zener_probability(f1, f2, h12, velocity):
 
     References
     ----------
-    L. Landau, Phys. Z. Sowjetunion 2, 46 (1932); C. Zener, Proc. R. Soc.
-    Lond. A 137, 696 (1932), doi:10.1098/rspa.1932.0165.
+    Phys. Z. Sowjetunion 2, 46 (1932); Proc. R. Soc. Lond. A 137, 696
+    (1932), doi:10.1098/rspa.1932.0165.
 
     Examples
     --------
@@ -72,7 +72,7 @@ class LinearCrossing(Model):
     Parameters
     ----------
     f1, f2 : float, hartree/bohr
-        Diabatic slopes; [default] 0.01 and -0.01 (MODELS.md example).
+        Diabatic slopes; [default] 0.01 and -0.01.
     h12 : float, hartree
         Constant coupling; [default] 0.005. With v = 0.01 these give
         P = 0.4559.
@@ -81,6 +81,9 @@ class LinearCrossing(Model):
     """
 
     name = "linear_crossing"
+    coordinate_unit = "bohr"
+    parameter_units = {"f1": "hartree/bohr", "f2": "hartree/bohr", "h12": "hartree",
+                       "mass": "electron masses"}
     n_states = 2
     n_dof = 1
     max_degree = 1
@@ -146,12 +149,14 @@ class JahnTeller(Model):
 
     References
     ----------
-    H. C. Longuet-Higgins, U. Opik, M. H. L. Pryce, R. A. Sack, Proc. R.
-    Soc. Lond. A 244, 1 (1958), doi:10.1098/rspa.1958.0022; M. V. Berry,
-    Proc. R. Soc. Lond. A 392, 45 (1984), doi:10.1098/rspa.1984.0023.
+    Proc. R. Soc. Lond. A 244, 1 (1958), doi:10.1098/rspa.1958.0022 (the
+    E x e model); Proc. R. Soc. Lond. A 392, 45 (1984),
+    doi:10.1098/rspa.1984.0023 (the geometric phase).
     """
 
     name = "jahn_teller"
+    coordinate_unit = "bohr"
+    parameter_units = {"mass": "electron masses", "omega": "hartree", "k": "hartree/bohr"}
     n_states = 2
     n_dof = 2
     max_degree = 2

@@ -27,7 +27,7 @@ Caching is confined to one call: a geometry needed twice inside one Hessian
 is computed once, and with ``gradient=True`` (the function returns V and
 dV/dq together) :meth:`ExpensiveModel.potential_and_gradient` takes both
 from one calculation. Nothing is remembered from one call to the next, so
-a model's output depends on q alone (DESIGN.md: no hidden state).
+a model's output depends on q alone (no hidden state, like every model).
 
 Step sizes (coordinate units, bohr for Cartesian coordinates):
 

@@ -94,6 +94,9 @@ class FuranDimer(Model):
     """
 
     name = "furan_dimer"
+    coordinate_unit = "bohr"
+    parameter_units = {"depth_ev": "eV", "r0_angstrom": "angstrom", "a_per_angstrom": "1/angstrom",
+                       "h0_ev": "eV", "b_per_angstrom": "1/angstrom", "monomer_mass_amu": "amu"}
     n_states = 2
     n_dof = 1
     max_degree = None
@@ -140,7 +143,7 @@ class FuranDimer(Model):
         R0 = r0 + offset, p0 = -mu v(T) (:func:`collision_momentum`: the
         gap closes), A = mu w with w = a sqrt(2 D / mu), the ground-state
         width of the intermolecular vibration in the harmonic approximation
-        of the Morse well (MODELS.md, SPEC section 7).
+        of the Morse well.
 
         Parameters
         ----------

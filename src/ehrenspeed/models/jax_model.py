@@ -4,8 +4,7 @@
 written with ``jax.numpy``, and returns a :class:`JaxModel` whose batched
 ``potential``, ``gradient`` and ``hessian`` are the jit-compiled
 ``vmap`` of V, of its forward-mode Jacobian and of its Hessian
-(Bradbury et al., JAX: composable transformations of Python+NumPy programs,
-http://github.com/jax-ml/jax, 2018). The derivatives are exact to
+(JAX, https://github.com/jax-ml/jax). The derivatives are exact to
 round-off, with no finite-difference step to choose.
 
 JAX is an optional dependency (``pip install ehrenspeed[jax]``) imported on

@@ -14,7 +14,7 @@ hole orbitals: the rotation angle maximises |<a|r|a> - <b|r|b>|^2 over the
 2 x 2 orbital dipole matrix (Subotnik, Yeganeh, Cave and Ratner, J. Chem.
 Phys. 129, 244101 (2008), doi:10.1063/1.3042233), which for two states is
 the generalised Mulliken-Hush diabatisation along the direction of the
-dipole difference (Cave and Newton, Chem. Phys. Lett. 249, 15 (1996),
+dipole difference (Chem. Phys. Lett. 249, 15 (1996),
 doi:10.1016/0009-2614(95)01310-5). The diabatic matrix
 
     V = R^T diag(E_HOMO-1, E_HOMO) R,      R the 2 x 2 rotation,

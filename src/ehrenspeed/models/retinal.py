@@ -1,7 +1,6 @@
 """Photoisomerisation of retinal: a torsion and a coupling mode, two states.
 
-S. Hahn and G. Stock, "Quantum-mechanical modeling of the femtosecond
-isomerization in rhodopsin", J. Phys. Chem. B 104, 1146 (2000),
+S. Hahn and G. Stock, J. Phys. Chem. B 104, 1146 (2000),
 doi:10.1021/jp992939g. Coordinates q = (phi, Q): the torsion angle phi
 (radian, periodic) and a dimensionless vibronic coupling mode Q.
 
@@ -51,7 +50,7 @@ class Retinal(Model):
         supplement's Fig. S4 case).
     phi_start : float, radian
         Start of the 2 pi interval phi is wrapped into; [default] -pi/2
-        (MODELS.md: [-pi/2, 3pi/2), cis and trans both inside). Irrelevant
+        ([-pi/2, 3pi/2): cis and trans both inside). Irrelevant
         for Ehrenfest and exact dynamics; for SPEED it decides which angles
         enter the plain arithmetic mean. With ``-pi`` the interval is
         centred on the cis start, a swarm spreading to +phi and -phi keeps
@@ -68,6 +67,9 @@ class Retinal(Model):
     """
 
     name = "retinal"
+    coordinate_unit = "phi: rad, Q: dimensionless"
+    parameter_units = {"inverse_mass_ev": "eV", "e1": "eV", "w0": "eV", "w1": "eV", "omega": "eV",
+                       "kappa": "eV", "lam": "eV", "phi_start": "rad"}
     n_states = 2
     n_dof = 2
     max_degree = None
@@ -118,7 +120,8 @@ class Retinal(Model):
         Near phi = 0, V_00 ~ (W0 / 4) phi^2, a harmonic well of frequency
         w_phi = sqrt((W0 / 2) m^-1); the ground-state width is
         A_phi = m w_phi = sqrt((W0 / 2) / m^-1). The coupling mode starts in
-        its ground state, A_Q = 1. phi0 = Q0 = 0, p0 = 0 (MODELS.md).
+        its ground state, A_Q = 1. phi0 = Q0 = 0, p0 = 0 (vertical excitation
+        from the cis ground state).
         """
         a_phi = np.sqrt(0.5 * self.w0 / self.inverse_mass)
         return Wavepacket([0.0, 0.0], [0.0, 0.0], [a_phi, 1.0], state)

@@ -142,6 +142,9 @@ class TullySimple(_Tully):
     """
 
     name = "tully_simple"
+    coordinate_unit = "bohr"
+    parameter_units = {"a": "hartree", "b": "1/bohr", "c": "hartree", "d": "1/bohr^2",
+                       "mass": "electron masses"}
     second_derivative_jumps = ((0, 0.0),)
     _kind = 0
 
@@ -201,6 +204,9 @@ class TullyDual(_Tully):
     """
 
     name = "tully_dual"
+    coordinate_unit = "bohr"
+    parameter_units = {"a": "hartree", "b": "1/bohr^2", "e0": "hartree", "c": "hartree",
+                       "d": "1/bohr^2", "mass": "electron masses"}
     _kind = 1
 
     def __init__(self, a=0.10, b=0.28, e0=0.05, c=0.015, d=0.06, mass=2000.0):
@@ -260,6 +266,8 @@ class TullyExtended(_Tully):
     """
 
     name = "tully_extended"
+    coordinate_unit = "bohr"
+    parameter_units = {"a": "hartree", "b": "hartree", "c": "1/bohr", "mass": "electron masses"}
     second_derivative_jumps = ((0, 0.0),)
     _default_k0 = 10.0
     _default_x0 = -15.0

@@ -7,8 +7,8 @@ matrix is a polynomial of degree two,
               + sum_a L_kla q_a + sum_ab Q_klab q_a q_b,
 
 with L_kka = kappa_ka (intrastate, tuning) and L_kla = lambda_kla for k != l
-(interstate, coupling), Q holding the quadratic terms gamma (Koppel,
-Domcke, Cederbaum, Adv. Chem. Phys. 57, 59 (1984)). The kinetic energy is
+(interstate, coupling), Q holding the quadratic terms gamma (Adv.
+Chem. Phys. 57, 59 (1984)). The kinetic energy is
 sum_a w_a p_a^2 / 2, so the mass of coordinate a is 1 / w_a (w in hartree).
 Because V is at most quadratic, SPEED is exact for these models (SPEC
 section 3), which the tests check to round-off.
@@ -56,6 +56,11 @@ class VibronicCoupling(Model):
     """
 
     max_degree = 2
+
+    coordinate_unit = "dimensionless"
+    parameter_units = {"omega": "as set by unit", "energies": "as set by unit", "kappa": "as set by unit",
+                       "lam": "as set by unit", "gamma": "as set by unit", "mu": "as set by unit",
+                       "unit": "one of: hartree, eV", "name": "text"}
 
     def __init__(self, omega, energies, kappa, lam, gamma=None, mu=None, unit="hartree",
                  name="vibronic"):
@@ -265,10 +270,12 @@ class Pyrazine3(VibronicCoupling):
 
     References
     ----------
-    C. Woywod, W. Domcke, A. L. Sobolewski, H.-J. Werner, J. Chem. Phys. 100,
-    1400 (1994); G. Stock, C. Woywod, W. Domcke, T. Swinney, B. S. Hudson,
-    J. Chem. Phys. 103, 6851 (1995).
+    Woywod, Domcke, Sobolewski and Werner, J. Chem. Phys. 100, 1400 (1994);
+    Stock et al., J. Chem. Phys. 103, 6851 (1995).
     """
+
+    parameter_units = {"omega": "eV", "kappa1": "eV", "kappa2": "eV", "lam": "eV", "e1": "eV", "gap": "eV",
+                       "gamma1": "eV", "gamma2": "eV"}
 
     def __init__(self, omega=(0.0740, 0.1273, 0.09357), kappa1=(-0.0964, 0.0470),
                  kappa2=(0.1194, 0.2012), lam=0.1825, e1=3.94, gap=0.9233,
@@ -303,6 +310,8 @@ class PyrazineSchneiderDomcke(VibronicCoupling):
     e1, e2 : float, eV
         3.94, 4.84.
     """
+
+    parameter_units = {"omega": "eV", "kappa1": "eV", "kappa2": "eV", "lam": "eV", "e1": "eV", "e2": "eV"}
 
     def __init__(self, omega=(0.074, 0.126, 0.118), kappa1=(-0.105, 0.037),
                  kappa2=(0.149, -0.254), lam=0.262, e1=3.94, e2=4.84):

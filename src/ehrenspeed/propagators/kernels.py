@@ -404,7 +404,7 @@ if HAVE_NUMBA:  # pragma: no branch
 
         Householder reduction to tridiagonal form, then implicit QL with
         Wilkinson-like shifts (Golub & Van Loan, Matrix Computations,
-        sections 8.3; the QL form of Bowdler, Martin, Reinsch & Wilkinson,
+        sections 8.3; the QL form of
         Numer. Math. 11, 293 (1968)). The eigenvectors are the *rows* of
         ``zt`` (zt = Z^T), so that every rotation and reflection runs over
         contiguous memory. ``v``, ``w`` are length-S scratch vectors.

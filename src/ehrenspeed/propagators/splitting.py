@@ -17,8 +17,7 @@ solved exactly:
 
 The Strang step T(dt/2) V(dt) T(dt/2) is second order, time reversible and
 exactly norm conserving. Symmetric compositions of it give higher orders
-(Yoshida, Phys. Lett. A 150, 262 (1990); Suzuki, Phys. Lett. A 146, 319
-(1990)).
+(H. Yoshida, Phys. Lett. A 150, 262 (1990); Phys. Lett. A 146, 319 (1990)).
 
 Rules for implementers of a new integrator: subclass :class:`Splitting`,
 give ``name``, ``order`` and the composition ``weights`` (symmetric, summing

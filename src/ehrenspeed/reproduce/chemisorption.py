@@ -36,6 +36,7 @@ from ..analysis import late_time_variance, max_abs_difference
 from ..driver import run as run_trajectories
 from ..grid import Grid, run_exact
 from ..models import Chemisorption
+from ..plotting import add_femtosecond_axis
 from ..potentials import SPEED
 from .common import STYLE, Output, centre_state, pyplot, rounded
 
@@ -134,18 +135,21 @@ def run(out: Output) -> dict:
     out.summary.update(summary)
 
     plt = pyplot()
-    fig, axes = plt.subplots(2, 2, figsize=(11, 6.5), sharex=True, constrained_layout=True)
+    fig, axes = plt.subplots(2, 2, figsize=(11, 7.0), sharex=True, layout="constrained")
     labels = {"exact": "exact", "single": "1 Ehrenfest trajectory",
               "ehrenfest": f"{cfg['n_traj']} Ehrenfest", "speed": f"{cfg['n_traj']} SPEED"}
     for col, (preset, res) in enumerate(results.items()):
         for name, ds in res.items():
             axes[0, col].plot(ds["time"], ds["position"].sel(dof=0), label=labels[name], **STYLE[name])
             axes[1, col].plot(ds["time"], ds["potential_energy"] * 1e3, label=labels[name], **STYLE[name])
-        axes[0, col].set_title(f"preset: {preset}")
+        axes[0, col].set_title(f"preset: {preset}", fontsize="medium")
+        add_femtosecond_axis(axes[0, col])
         axes[0, col].set_ylabel("<q> / bohr")
         axes[1, col].set_ylabel("<V> / millihartree")
         axes[1, col].set_xlabel("time / a.u.")
-    axes[0, 0].legend(fontsize=8)
+    # one legend for all four panels, below them, where it hides no curve
+    handles, names = axes[0, 0].get_legend_handles_labels()
+    fig.legend(handles, names, loc="outside lower center", ncol=len(names), fontsize=8)
     fig.suptitle("Chemisorption model, 9 layers x 5 states")
     out.figure(fig, "chemisorption")
     return summary

@@ -40,6 +40,7 @@ from ..analysis import population_standard_error, rate_constant
 from ..driver import run as run_trajectories
 from ..grid import Grid, run_exact
 from ..models import FuranDimer
+from ..plotting import add_femtosecond_axis
 from ..potentials import SPEED
 from ..units import ANGSTROM
 from .common import STYLE, Output, centre_state, pyplot, rounded
@@ -158,7 +159,7 @@ def run(out: Output) -> dict:
     out.summary.update(summary)
 
     plt = pyplot()
-    fig, (ax_k, ax_p) = plt.subplots(1, 2, figsize=(11, 4.2), constrained_layout=True)
+    fig, (ax_k, ax_p) = plt.subplots(1, 2, figsize=(11, 4.6), layout="constrained")
     for name in methods:
         ax_k.plot(temps, np.array(table[name]["k"], dtype=float) * 1e3, marker="o", label=labels[name],
                   **style[name])
@@ -171,19 +172,26 @@ def run(out: Output) -> dict:
     ax_p.set_xlabel("temperature / K")
     ax_p.set_ylabel("final hole population on monomer 1")
     ax_p.set_ylim(-0.02, 1.02)
-    ax_p.legend(fontsize=8)
+    # below both panels: inside, it covered the single trajectory's points
+    handles, names = ax_p.get_legend_handles_labels()
+    fig.legend(handles, names, loc="outside lower center", ncol=len(names), fontsize=8)
     fig.suptitle("Furan dimer cation hole transfer")
     out.figure(fig, "furan_rate_constant")
 
-    fig, axes = plt.subplots(len(temps), 1, figsize=(7, 2.0 * len(temps) + 0.5), constrained_layout=True)
+    fig, axes = plt.subplots(len(temps), 1, figsize=(7, 2.0 * len(temps) + 1.2), layout="constrained")
     for ax, temperature in zip(np.atleast_1d(axes), temps):
         for name in methods:
             ds = per_t[temperature][name]
             ax.plot(ds["time"], ds["population"].sel(state=0), label=labels[name], **style[name])
         ax.axhline(0.75, color="grey", lw=0.6, ls=":")
-        ax.set_ylabel("P$_1$")
-        ax.set_title(f"{temperature:.0f} K", fontsize=9)
+        # the temperature in the axis label: a title would collide with the fs axis on top
+        ax.set_ylabel(f"P$_1$ at {temperature:.0f} K")
+        top = add_femtosecond_axis(ax)     # each panel has its own time range
+        if ax is not np.atleast_1d(axes)[0]:
+            top.set_xlabel("")
     np.atleast_1d(axes)[-1].set_xlabel("time / a.u.")
-    np.atleast_1d(axes)[0].legend(fontsize=7, ncol=3)
+    # below the panels: inside the first one it covered the early decay
+    handles, names = np.atleast_1d(axes)[0].get_legend_handles_labels()
+    fig.legend(handles, names, loc="outside lower center", ncol=3, fontsize=7)
     out.figure(fig, "furan_population")
     return summary

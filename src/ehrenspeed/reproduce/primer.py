@@ -270,10 +270,19 @@ def run(out: Output) -> dict:
     ax.plot(fine, landau_zener_probability(0.01, -0.01, 0.005, fine), "k-", label="Landau-Zener formula")
     ax.plot(speeds, numeric, "o", color="tab:red", label="electrons along x = v t")
     ax.set_xscale("log")
-    ax.set_xlabel("speed v / bohr per a.u. of time")
+    # a few plain-number ticks: matplotlib's default "2 x 10^-2" minor labels run into each other
+    from matplotlib.ticker import FixedLocator, FormatStrFormatter, NullFormatter, NullLocator
+
+    ticks = [t for t in (0.004, 0.01, 0.02, 0.05) if speeds[0] * 0.99 <= t <= speeds[-1] * 1.01]
+    ax.xaxis.set_major_locator(FixedLocator(ticks))
+    ax.xaxis.set_major_formatter(FormatStrFormatter("%g"))
+    ax.xaxis.set_minor_locator(NullLocator())
+    ax.xaxis.set_minor_formatter(NullFormatter())
+    ax.set_xlabel("speed v / (bohr per a.u. of time)")
     ax.set_ylabel("probability to stay diabatic")
-    ax.set_title(f"Landau-Zener (F1 = -F2 = 0.01, H12 = 0.005); max rel. error {rel.max():.1e}")
-    ax.legend()
+    ax.set_title("Landau-Zener crossing: F1 = -F2 = 0.01 hartree/bohr, H12 = 0.005 hartree\n"
+                 f"largest relative error of the propagated electrons {rel.max():.1e}", fontsize="medium")
+    ax.legend(loc="lower right")
     out.figure(fig, "primer_landau_zener")
 
     jt = JahnTeller()
@@ -287,8 +296,14 @@ def run(out: Output) -> dict:
     fig, ax = plt.subplots(figsize=(6, 4), constrained_layout=True)
     ax.plot(periods, np.abs(around), "o-", label="loop around the intersection (r = 3)")
     ax.plot(periods, np.abs(beside), "s-", label="loop beside it (centre (6, 0), r = 1)")
-    ax.axhline(np.pi, color="grey", ls=":")
+    ax.axhline(np.pi, color="grey", ls=":", label="pi (sign change of the adiabatic states)")
     ax.set_xscale("log")
+    from matplotlib.ticker import FixedLocator, FormatStrFormatter, NullFormatter, NullLocator
+
+    ax.xaxis.set_major_locator(FixedLocator(periods))
+    ax.xaxis.set_major_formatter(FormatStrFormatter("%g"))
+    ax.xaxis.set_minor_locator(NullLocator())
+    ax.xaxis.set_minor_formatter(NullFormatter())
     ax.set_xlabel("loop period / a.u.")
     ax.set_ylabel("|geometric phase| / rad")
     ax.set_title("Berry phase of the linear E x e model")
@@ -318,11 +333,11 @@ def _failure_figure(plt, data, numbers, out) -> None:
     ax.step(hist["bin"], hist.values[-1], where="mid", color=STYLE["ehrenfest"]["color"],
             label="Ehrenfest swarm (all states)")
     b = numbers["branching"]
-    ax.set_title(f"branching (Tully 3, k = 10): reflected exact {b['exact_reflected']:.2f}, "
+    ax.set_title(f"branching (Tully 3, k = 10)\nreflected: exact {b['exact_reflected']:.2f}, "
                  f"Ehrenfest {b['ehrenfest_reflected']:.2f}", fontsize=9)
     ax.set_xlabel("x / bohr")
-    ax.set_ylabel("final density")
-    ax.legend(fontsize=8)
+    ax.set_ylabel("final density / bohr$^{-1}$")
+    ax.legend(fontsize=8, loc="upper left")
 
     ax = axes[1]
     ex, one = data["smearing"]["exact"], data["smearing"]["single"]
@@ -332,13 +347,15 @@ def _failure_figure(plt, data, numbers, out) -> None:
     xs = one["position"].values[-1, 0]
     pops = one["population"].values[-1]
     top = ex["state_density_0"].values[-1].max()
-    ax.bar([xs - 0.6, xs + 0.6], pops * top, width=1.2, color=["tab:purple", "tab:olive"], alpha=0.5,
-           label="one Ehrenfest trajectory: P0, P1 (scaled)")
+    # two side-by-side bars at the trajectory's final x, heights P0 and P1 times the exact peak
+    ax.bar([xs - 1.5, xs + 1.5], pops * top, width=3.0, color=["tab:purple", "tab:olive"], alpha=0.6,
+           edgecolor="black", linewidth=0.8, label="one Ehrenfest trajectory at its final x:\nP0, P1 (x peak height)")
     s_ = numbers["smearing"]
-    ax.set_title(f"charge smearing (Tully 1, k = 15): mixing exact {s_['exact_mixing_index']:.2f}, "
+    ax.set_title(f"charge smearing (Tully 1, k = 15)\nmixing index: exact {s_['exact_mixing_index']:.2f}, "
                  f"one trajectory {s_['single_mixing_index']:.2f}", fontsize=9)
     ax.set_xlabel("x / bohr")
-    ax.legend(fontsize=8)
+    ax.set_ylabel("final density / bohr$^{-1}$")
+    ax.legend(fontsize=8, loc="upper left")
 
     ax = axes[2]
     ex, sw = data["tunnelling"]["exact"], data["tunnelling"]["ehrenfest"]
@@ -349,8 +366,9 @@ def _failure_figure(plt, data, numbers, out) -> None:
             label="classical (Ehrenfest) swarm")
     ax.axvline(0.0, color="grey", ls=":")
     t_ = numbers["tunnelling"]
-    ax.set_title(f"tunnelling (Eckart, E = 0.8 V0): transmitted exact {t_['exact_transmitted']:.3f}, "
+    ax.set_title(f"tunnelling (Eckart barrier, E = 0.8 V0)\ntransmitted: exact {t_['exact_transmitted']:.3f}, "
                  f"swarm {t_['ehrenfest_transmitted']:.3f}", fontsize=9)
     ax.set_xlabel("x / bohr")
-    ax.legend(fontsize=8)
+    ax.set_ylabel("final density / bohr$^{-1}$")
+    ax.legend(fontsize=8, loc="upper right")
     out.figure(fig, "primer_ehrenfest_failures")
