@@ -238,7 +238,7 @@ def peak_memory(model, method, n, steps, dt) -> int:
 
 
 def cost_model() -> str:
-    """Scalar-count cost model (SPEC section 3) against the counted evaluations."""
+    """Scalar-count cost model (docs/trajectories.md) against the counted evaluations."""
     rows = []
     for label, make, n, steps, dt in (("Tully simple", es.models.TullySimple, 1000, 10, 1.0),
                                       ("Pyrazine3", es.models.Pyrazine3, 1024, 10, 4.0),
@@ -252,7 +252,7 @@ def cost_model() -> str:
             rows.append([label, model.n_states, model.n_dof, n, method, a["potential_substeps"],
                          a["potential_evaluations"], a["scalar_evaluations"], predicted,
                          a["scalar_evaluations"] / predicted])
-    return table("Cost model: unique scalars (SPEC 3) against counted evaluations",
+    return table("Cost model: unique scalars (docs/trajectories.md) against counted evaluations",
                  ["model", "S", "D", "N", "method", "substeps", "potential evaluations",
                   "scalars counted", "scalars predicted", "counted / predicted"], rows,
                  note="Counted scalars include the evaluations made to record observables at "

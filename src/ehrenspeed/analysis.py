@@ -1,4 +1,4 @@
-"""Small, reusable analyses of result datasets (SPEC section 7).
+"""Small, reusable analyses of result datasets (docs/trajectories.md).
 
 Everything here is a pure function of arrays or of the
 :class:`xarray.Dataset` that :func:`ehrenspeed.run` and
@@ -46,7 +46,7 @@ def _curve(time, values) -> tuple[np.ndarray, np.ndarray]:
 def rate_constant(time, population, p_inf: float = 0.5, threshold: float = 0.75) -> tuple[float, float]:
     """Rate constant of a population decaying in a sigmoid towards a plateau.
 
-    SPEC section 7: t* is the first time at which P(t*) = ``threshold``
+    docs/trajectories.md: t* is the first time at which P(t*) = ``threshold``
     (linear interpolation between the output times that bracket the first
     downward crossing); P'(t*) is the centred-difference slope at the output
     times, interpolated linearly to t*; and

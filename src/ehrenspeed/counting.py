@@ -4,7 +4,7 @@ SPEED's whole point is the number of potential evaluations, so every run
 wraps its model in :class:`CountingModel` and reports the counts. One
 *evaluation* is one geometry: a batched call with N positions counts N.
 
-The paper's cost model (SPEC section 3; Supplement section I) counts the
+The paper's cost model (docs/trajectories.md; Supplement section I) counts the
 unique scalars the provider must compute per step:
 
     Ehrenfest:  N * S(S+1)/2 * (1 + D)

@@ -631,7 +631,7 @@ class TrajectoryRun:
                                  seed=self.seed, save_trajectories=self.save_trajectories)
 
     def finish(self):
-        """The result as an :class:`xarray.Dataset` (API.md layout); None on ranks other than 0.
+        """The result as an :class:`xarray.Dataset` (the layout of ehrenspeed.results); None on ranks other than 0.
 
         Evaluation counts: Ehrenfest's are summed over the ranks (each
         evaluated its own trajectories); SPEED's evaluations at the mean are
@@ -747,7 +747,7 @@ def run(model: Model, initial, method="ehrenfest", n_traj: int | None = None, dt
     Returns
     -------
     xarray.Dataset
-        Observables on the ``time`` axis and run attributes (API.md).
+        Observables on the ``time`` axis and run attributes (the layout of ehrenspeed.results).
 
     Raises
     ------

@@ -1,6 +1,6 @@
 """Observables of a trajectory ensemble: pure functions of (state, V) -> values.
 
-All reductions are plain means over the trajectory axis (SPEC section 7):
+All reductions are plain means over the trajectory axis (docs/trajectories.md):
 
 * diabatic populations  P_k = <|c_k|^2>,
 * adiabatic populations <|a_k|^2>, a = U^H c with V(q_j) = U diag(E) U^H
@@ -59,7 +59,7 @@ def per_trajectory(state: State, v: np.ndarray, inv_mass: np.ndarray) -> dict[st
 
 
 def ensemble_means(state: State, parts: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """Means over the trajectory axis of every observable (SPEC section 7).
+    """Means over the trajectory axis of every observable (docs/trajectories.md).
 
     The reduction runs over the full arrays in one call each, so the result
     does not depend on how the per-trajectory parts were computed in chunks.

@@ -2,7 +2,7 @@
 
 The electronic Schrodinger equation i dc/dt = V(q(t)) c along a given path
 q(t) (no back-reaction on the nuclei): the setting of the Landau-Zener
-formula and of the geometric (Berry) phase checks of SPEC section 8. Each
+formula and of the geometric (Berry) phase checks of docs/trajectories.md. Each
 step uses the exact propagator of the frozen potential at the step's
 midpoint, exp(-i V(q(t + tau/2)) tau), the same kernel as the trajectory
 integrators; the error is O(tau^2).

@@ -1,6 +1,6 @@
 """Initial conditions: Gaussian wavepackets, their Wigner samples, ensemble states.
 
-The nuclear wavepacket at t = 0 is the Gaussian (SPEC section 5)
+The nuclear wavepacket at t = 0 is the Gaussian (docs/trajectories.md)
 
     psi(q) ~ exp(-(q - q0)^T A (q - q0) / 2 + i p0^T (q - q0)),
 

@@ -121,8 +121,8 @@ def run_exact(model, wavepacket, grid: Grid, dt: float, t_final: float, output_e
 
     References
     ----------
-    M. D. Feit, J. A. Fleck Jr., A. Steiger, J. Comput. Phys. 47, 412 (1982);
-    R. Kosloff, J. Phys. Chem. 92, 2087 (1988).
+    J. Comput. Phys. 47, 412 (1982) (the split-operator Fourier method);
+    J. Phys. Chem. 92, 2087 (1988) (a review of grid propagation methods).
     """
     start_clock = _time.perf_counter()
     _check_model(model)

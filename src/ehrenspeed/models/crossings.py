@@ -4,7 +4,7 @@ Both models are at most quadratic in the coordinates (``max_degree``), so
 SPEED reproduces Ehrenfest on them exactly; their value is that the
 electronic dynamics has an analytic reference (the Landau-Zener
 probability, the geometric phase pi), which the test suite checks the
-electronic propagator against (SPEC section 8, checks 5 and 6).
+electronic propagator against (docs/trajectories.md).
 """
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ furan (C4H4O) monomers, mu = m / 2 with m = 68.07 amu.
 Because the diabats are degenerate, the adiabatic states are the
 symmetric and antisymmetric combinations at every R, and the exact hole
 population on monomer 1 tends to 1/2 after a collision at any temperature
-(SPEC section 9).
+(docs/reproductions.md).
 """
 
 from __future__ import annotations

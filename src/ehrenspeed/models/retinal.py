@@ -14,7 +14,7 @@ mass is 1 / w (w in hartree), as for any dimensionless normal coordinate.
 phi is periodic with period 2 pi on [-pi/2, 3 pi/2) (``periods``): cis is
 phi near 0, trans is phi near pi. The cos phi terms make this model
 non-polynomial, and the mean of a wrapped angle is what makes SPEED fail
-here (SPEC sections 3 and 9), which is the point of the example.
+here (docs/trajectories.md and docs/reproductions.md), which is the point of the example.
 """
 
 from __future__ import annotations
@@ -84,7 +84,7 @@ class Retinal(Model):
         self.omega, self.kappa, self.lam = float(omega) * EV, float(kappa) * EV, float(lam) * EV
         self.mass = np.array([1.0 / self.inverse_mass, 1.0 / self.omega])
         # where the 2 pi interval of phi starts decides which angles are averaged
-        # in SPEED's plain arithmetic mean (SPEC section 3); the dynamics of a
+        # in SPEED's plain arithmetic mean (docs/trajectories.md); the dynamics of a
         # single trajectory does not depend on it
         self.periods = np.array([[phi_start, phi_start + 2 * np.pi], [np.nan, np.nan]])
 

@@ -10,8 +10,8 @@ with L_kka = kappa_ka (intrastate, tuning) and L_kla = lambda_kla for k != l
 (interstate, coupling), Q holding the quadratic terms gamma (Adv.
 Chem. Phys. 57, 59 (1984)). The kinetic energy is
 sum_a w_a p_a^2 / 2, so the mass of coordinate a is 1 / w_a (w in hartree).
-Because V is at most quadratic, SPEED is exact for these models (SPEC
-section 3), which the tests check to round-off.
+Because V is at most quadratic, SPEED is exact for these models
+(docs/trajectories.md), which the tests check to round-off.
 """
 
 from __future__ import annotations

@@ -116,7 +116,7 @@ def potential_substep_numba(p: np.ndarray, c: np.ndarray, v: np.ndarray, dv: np.
 def taylor_substep_numba(p: np.ndarray, c: np.ndarray, q: np.ndarray, qbar: np.ndarray,
                          v0: np.ndarray, g: np.ndarray, h: np.ndarray,
                          tau: float) -> tuple[np.ndarray, np.ndarray]:
-    """The potential substep on SPEED's shared quadratic surface (SPEC 3).
+    """The potential substep on SPEED's shared quadratic surface (docs/trajectories.md).
 
     Equal to round-off to :func:`~.splitting.potential_substep` with the
     matrices of :meth:`ehrenspeed.potentials.TaylorSource.matrices`,

@@ -1,4 +1,4 @@
-"""Splitting integrators for trajectory ensembles (SPEC section 4).
+"""Splitting integrators for trajectory ensembles (docs/trajectories.md).
 
 The Ehrenfest flow is split into a kinetic part and a potential part, each
 solved exactly:

@@ -2,7 +2,7 @@
 
 Two degenerate Morse diabats with an exponential coupling
 (:class:`ehrenspeed.models.FuranDimer`). The two monomers approach at the
-mean thermal relative speed of temperature T (SPEC section 7), collide and
+mean thermal relative speed of temperature T (docs/trajectories.md), collide and
 separate; the hole starts on monomer 1. For each T in 100..500 K we run
 
 * exact split-operator dynamics on a 1D grid,

@@ -3,7 +3,7 @@
 Three states (S0, S1, S2) x three modes (nu6a, nu1, nu10a), the
 quadratic vibronic coupling model of :class:`ehrenspeed.models.Pyrazine3`,
 started from the ground vibrational state of S0 put vertically on S2
-(SPEC section 9). Methods:
+(docs/reproductions.md). Methods:
 
 * exact: split operator on a 60 x 48 x 60 grid over [-10, 10] x [-8, 8] x
   [-10, 10] (spacing 1/3 along every mode), dt = 4.13 a.u.;

@@ -9,7 +9,7 @@ Wigner swarm of Ehrenfest trajectories and the same swarm with SPEED
 (lambda = 0, the supplement's Fig. S4 case).
 
 SPEED expands the potential around the plain mean of the wrapped angles
-(SPEC section 3). The trajectories here wrap phi into [-pi, pi), the
+(docs/trajectories.md). The trajectories here wrap phi into [-pi, pi), the
 interval centred on the cis start: the swarm spreads symmetrically to +phi
 and -phi, so that mean stays at the cis geometry and every trajectory
 feels the excited diabat's cis curvature, an inverted parabola that
