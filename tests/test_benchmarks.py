@@ -9,7 +9,8 @@ import pytest
 BENCHMARKS = Path(__file__).parents[1] / "benchmarks"
 
 
-@pytest.mark.parametrize("script", ["run.py", "exact.py"])
+# run.py's quick mode takes about a minute on 2 cores: a slow check (CI runs it)
+@pytest.mark.parametrize("script", [pytest.param("run.py", marks=pytest.mark.slow), "exact.py"])
 def test_quick_benchmark_runs(script):
     """Without numba (no 'fast' extra) the scripts run too, on the NumPy kernels."""
     proc = subprocess.run([sys.executable, str(BENCHMARKS / script), "--quick"], capture_output=True,
