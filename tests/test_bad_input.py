@@ -266,6 +266,11 @@ CASES = [
      "key 'model.python_model': importing 'exits_on_import' called sys.exit(0)"),
     ("python_model factory exits", python_model("exits_in_factory"), [], "module:exits_in_factory",
      "key 'model.python_model': exits_in_factory:make() called sys.exit(3)"),
+    ("empty output path", good(), ["-o", ""], None, "names no file"),
+    ("output path is a dot", good(), ["-o", "."], None, "names no file"),
+    ("initial state option out of range", good(initial_extra="state = 5"), [], None, "initial.state"),
+    ("unknown command-line option", good(), ["--bogus"], None, "No such option '--bogus'"),
+    ("resume and fresh together", good(), ["--resume", "--fresh"], None, "contradict"),
 ]
 
 

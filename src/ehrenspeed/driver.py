@@ -292,10 +292,10 @@ class TrajectoryRun:
                     self.interval_step += 1
                     self.n_substeps += len(self.integrator.weights)
                     self._check_finite()
-                    if progress is not None:
-                        progress.update(1)
                     if after_step is not None:
                         after_step(self)
+                    if progress is not None:  # after the hook, which tells a log line the time
+                        progress.update(1)
             # land exactly on the output time (no accumulated round-off in t)
             self.state = self.state.replace(t=float(target))
             self.record()

@@ -88,7 +88,7 @@ def _dispatch(args, show_traceback: bool) -> int:
         return 130
     except click.ClickException as exc:
         if _reports(exc):
-            exc.show()
+            click.echo(f"error: {_one_line(exc.format_message())}{_usage_hint(exc)}", err=True)
         return 2
     except click.exceptions.Exit as exc:
         return exc.exit_code
@@ -133,7 +133,15 @@ def _error_line(message: str) -> None:
     click.echo(f"error: {message}", err=True)
 
 
-def _one_line(exc: BaseException) -> str:
+def _usage_hint(exc: click.ClickException) -> str:
+    """Where to look after a usage error ("see 'ehrenspeed run --help'")."""
+    ctx = getattr(exc, "ctx", None)
+    if ctx is None:
+        return ""
+    return f" (see '{ctx.command_path} --help')"
+
+
+def _one_line(exc) -> str:
     return " ".join(str(exc).split()) or type(exc).__name__
 
 

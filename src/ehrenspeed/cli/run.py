@@ -122,6 +122,8 @@ def output_paths(cfg, config: Path, output: Path | None, exact: bool) -> tuple[P
     """
     from ..files import check_output
 
+    if output is not None and (not str(output).strip() or not output.name or output.name in (".", "..")):
+        raise _input_error(f"-o {str(output)!r} names no file; give the result file's path")
     checkpoint = None if exact else cfg.checkpoint_path(output)
     out = check_output(cfg.output_path(output), "output",
                        protected=[(config, "the configuration being run"),

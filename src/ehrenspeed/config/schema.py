@@ -355,6 +355,11 @@ class Config:
 
         i, m, r = self.initial, self.method, self.run
         s, d = int(model.n_states), int(model.n_dof)
+        built = getattr(wavepacket, "state", None)
+        if i.from_model and isinstance(built, (int, np.integer)) and not 0 <= built < s:
+            # an option passed to the model's initial_wavepacket(): the model may not check it
+            raise InputError(f"key 'initial.state' {built} is out of range for the model's {s} states "
+                             f"(0 to {s - 1})")
         if not i.from_model:
             state = i.state
             if isinstance(state, int) and state >= s:
