@@ -34,7 +34,8 @@ class LogProgress:
         What runs (the method's name).
     interval : float, optional
         Seconds between lines (default :func:`log_interval`); the first
-        line comes after one interval and the last when the run completes.
+        line comes after one interval and, if there was one, a last line
+        when the run completes.
     stream : file, optional
         Where to write; standard error by default.
     """
@@ -50,6 +51,7 @@ class LogProgress:
         self._start_n = self.n
         self._last = self._start
         self._finished = False
+        self._lines = 0
         self.time_au: float | None = None
 
     def update(self, n: int = 1) -> None:
@@ -57,10 +59,14 @@ class LogProgress:
         self.n += n
         now = time.monotonic()
         finished = self.n >= self.total
-        if now - self._last >= self.interval or (finished and not self._finished):
+        # the closing line only after earlier ones: a run shorter than one
+        # interval adds nothing to the log but its summary
+        closing = finished and not self._finished and self._lines > 0
+        if now - self._last >= self.interval or closing:
             self._write(now)
             self._last = now
-            self._finished = finished
+            self._lines += 1
+        self._finished = finished
 
     def _write(self, now: float) -> None:
         elapsed = now - self._start
