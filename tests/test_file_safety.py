@@ -436,6 +436,7 @@ def test_signal_writes_a_checkpoint_and_resume_finishes_the_same_run(tmp_path, s
                        n_traj=6, dt=2.0, t_final=3000.0, output_every=50, seed=5)
     finally:
         sys.path.remove(str(tmp_path))
+        sys.modules.pop("slowmod", None)
     got = es.load(tmp_path / "slow.nc")
     np.testing.assert_array_equal(got["population"].values, whole["population"].values)
     assert got.attrs["potential_evaluations"] == whole.attrs["potential_evaluations"]

@@ -178,3 +178,45 @@ def test_input_error_under_mpiexec_is_one_line(tmp_path):
     assert proc.returncode == 2
     lines = [line for line in proc.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and "run.dt" in lines[0], proc.stderr
+
+
+def test_sigterm_under_mpiexec_checkpoints_and_resumes(tmp_path):
+    """SIGTERM to mpiexec: every rank stops at one step, rank 0 writes the checkpoint and says so once."""
+    import os
+    import signal
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    try:
+        from test_file_safety import SLOW_CONFIG, USER_MODULE
+    finally:
+        sys.path.pop(0)
+    (tmp_path / "slowmod.py").write_text(USER_MODULE)
+    config = tmp_path / "slow.toml"
+    config.write_text(SLOW_CONFIG)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path)] + sys.path),
+           "EHRENSPEED_PROGRESS_INTERVAL": "0.3"}
+    cmd = [MPIEXEC, "-n", "2", sys.executable, "-m", "ehrenspeed.cli.main", "run", str(config)]
+    proc = subprocess.Popen(cmd + ["--progress"], stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+                            env=env, cwd=tmp_path)
+    first = proc.stderr.readline()
+    assert first.startswith("progress:"), first + proc.stderr.read()
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 143, err
+    assert err.count("interrupted at step") == 1 and "MPI_Abort" not in err, err
+    assert (tmp_path / "slow.nc.checkpoint.npz").is_file()
+    assert not list(tmp_path.glob(".*tmp"))
+    resumed = subprocess.run(cmd + ["--resume", "-q"], capture_output=True, text=True, timeout=300, env=env,
+                             cwd=tmp_path)
+    assert resumed.returncode == 0, resumed.stderr
+    sys.path.insert(0, str(tmp_path))
+    try:
+        import slowmod
+        whole = es.run(slowmod.make(0.0), es.Wavepacket(q0=[-1.0], p0=[0.0], width=[0.5], state=0),
+                       n_traj=6, dt=2.0, t_final=3000.0, output_every=50, seed=5)
+    finally:
+        sys.path.remove(str(tmp_path))
+        sys.modules.pop("slowmod", None)
+    got = es.load(tmp_path / "slow.nc")
+    np.testing.assert_array_equal(got["population"].values, whole["population"].values)
+    assert got.attrs["potential_evaluations"] == whole.attrs["potential_evaluations"]

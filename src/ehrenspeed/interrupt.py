@@ -31,6 +31,10 @@ def _deferred(signum, frame) -> None:
     if _received is not None and signum == signal.SIGINT:
         raise KeyboardInterrupt  # second Ctrl-C: the user will not wait
     _received = signum
+    from .parallel import launcher_ranks
+
+    if launcher_ranks()[0] != 0:  # under mpiexec every rank gets the signal: one says so
+        return
     name = signal.Signals(signum).name
     sys.stderr.write(f"\n{name} received: stopping after the current step "
                      "(Ctrl-C again to stop at once, without a checkpoint)\n")

@@ -65,7 +65,10 @@ def main(argv=None) -> int:
             traceback.print_exc()
             abort_world(1)
         raise
-    if status not in (0, None) and not _left_to_rank_0:
+    # 128 + signal: every rank stopped at the same step after the checkpoint
+    # was written (a collective step), so none is left waiting; an MPI_Abort
+    # from here could kill rank 0 before it has said where the state went
+    if status not in (0, None) and status < 128 and not _left_to_rank_0:
         from ..parallel import abort_world
 
         abort_world(status)  # under mpiexec: do not leave the other ranks waiting

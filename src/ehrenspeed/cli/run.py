@@ -73,6 +73,8 @@ def command(config: Path, output: Path | None, resume: bool, fresh: bool, trust_
                 warnings.showwarning = one_line_warning
                 result = _execute(cfg, prepared, checkpoint, resume, show, comm)
         except RunInterrupted as stop:
+            if comm is not None:
+                comm.Barrier()  # rank 0 has written the checkpoint before any rank leaves
             raise click.exceptions.Exit(_report_interrupt(stop, config, output, exact, root)) from None
         if result is None:  # an MPI rank other than 0
             return
