@@ -272,3 +272,20 @@ def test_bad_method_arguments_and_state_input(displaced):
              dt=0.1, t_final=1.0)
     with pytest.raises(InputError, match="Wavepacket"):
         tged(model, es.State.from_arrays([[0.0, 0.0]], [[0.0, 0.0]], [[1.0, 0.0]]), dt=0.1, t_final=1.0)
+
+
+# -- the reproduction ---------------------------------------------------------------------
+@pytest.mark.filterwarnings("ignore::ehrenspeed.grid.run.GridEdgeWarning")
+def test_reproduce_tged_quick(tmp_path):
+    """TGED on exact; Ehrenfest's populations exact; one trajectory misses <V>; TGWD misses transfer."""
+    from ehrenspeed.reproduce import reproduce
+
+    out = reproduce("tged", tmp_path / "r", quick=True)
+    s = out.summary
+    assert s["max_abs_P0_minus_exact"]["tged"] < 1e-10
+    assert s["max_abs_V_minus_exact"]["tged"] < 1e-4
+    assert s["max_abs_P0_minus_exact"]["tgwd"] > 0.2
+    assert s["max_abs_V_minus_exact"]["tgwd"] < 1e-4
+    assert s["max_abs_P0_minus_exact"]["ehrenfest"] < 1e-10
+    assert s["max_abs_V_minus_exact"]["single"] > 0.5
+    assert (tmp_path / "r" / "tged_population_energy.png").is_file()
