@@ -78,16 +78,15 @@ class DisplacedOscillators(Model):
         self.n_states, self.n_dof = int(n_states), omega.size
         self.omega = omega
         self.mass = diagonal_mass(mass, self.n_dof)
+        spacing, coupling = _number("spacing", spacing), _number("coupling", coupling)
         if energies is None:
-            energies = float(spacing) * np.arange(self.n_states)
+            energies = spacing * np.arange(self.n_states)
         energies = np.atleast_1d(np.asarray(energies, dtype=float))
         if energies.shape != (self.n_states,) or not np.all(np.isfinite(energies)):
             raise InputError(f"energies must be {self.n_states} finite numbers, got {energies.tolist()}")
-        if not np.isfinite(coupling):
-            raise InputError(f"coupling must be finite, got {coupling!r}")
         constant = np.diag(energies)
         k = np.arange(self.n_states - 1)
-        constant[k, k + 1] = constant[k + 1, k] = float(coupling)
+        constant[k, k + 1] = constant[k + 1, k] = coupling
         self.constant = constant
         self.force_constants = self.mass * omega ** 2
 
@@ -110,3 +109,14 @@ class DisplacedOscillators(Model):
         if self.n_dof != 2:
             raise InputError("initial_wavepacket's defaults are for D = 2; build an es.Wavepacket instead")
         return Wavepacket([1.0, -0.5], [0.0, 0.5], [2.0, 0.8], state)
+
+
+def _number(name: str, value) -> float:
+    """``value`` as a finite float, or an InputError naming the parameter."""
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        raise InputError(f"{name} must be a number, got {value!r}") from None
+    if not np.isfinite(value):
+        raise InputError(f"{name} must be finite, got {value}")
+    return value
