@@ -275,6 +275,7 @@ def test_bad_method_arguments_and_state_input(displaced):
 
 
 # -- the reproduction ---------------------------------------------------------------------
+@pytest.mark.slow   # about 10 s on an idle machine, 26 s on a loaded one
 @pytest.mark.filterwarnings("ignore::ehrenspeed.grid.run.GridEdgeWarning")
 def test_reproduce_tged_quick(tmp_path):
     """TGED on exact; Ehrenfest's populations exact; one trajectory misses <V>; TGWD misses transfer."""
@@ -323,7 +324,7 @@ def test_common_hessian_makes_the_centre_an_ehrenfest_trajectory(name):
     base = model.initial_wavepacket()
     wp = es.Wavepacket(base.q0, base.p0, 3.0 * base.width, base.state)   # squeezed: the width breathes
     dt = 0.05 if name == "jahn_teller" else 20.0
-    kw = dict(dt=dt, t_final=200 * dt, output_every=20, integrator="yoshida4")
+    kw = dict(dt=dt, t_final=100 * dt, output_every=20, integrator="yoshida4")
     res = tged(model, wp, **kw)
     traj = es.run(model, es.State.from_arrays(wp.q0[None], wp.p0[None],
                                               es.sampling.electronic_vector(wp.state, model.n_states)[None]),
