@@ -229,6 +229,8 @@ class GaussianState:
 # -- the two exactly solved parts ---------------------------------------------------------
 def kinetic_step(s: GaussianState, tau: float, inv_mass: np.ndarray, model) -> GaussianState:
     """Free-particle flow for time ``tau`` (exact); ``inv_mass`` (D,) is the diagonal of M^-1."""
+    if tau == 0.0:  # the first half step of a composition starts from nothing pending
+        return s
     d = s.q.size
     m_inv_a = inv_mass[:, None] * s.a
     b = np.eye(d) + 2.0 * tau * m_inv_a
@@ -241,15 +243,20 @@ def kinetic_step(s: GaussianState, tau: float, inv_mass: np.ndarray, model) -> G
     return replace(s, q=q, a=a_new, gamma=complex(gamma))
 
 
-def potential_step(s: GaussianState, tau: float, surface: EffectiveQuadratic) -> GaussianState:
-    """Electronic rotation in the frozen vbar with the exact time-integrated kicks of p, A, gamma."""
+def potential_step(s: GaussianState, tau: float, surface: EffectiveQuadratic,
+                   sigma: np.ndarray | None = None) -> GaussianState:
+    """Electronic rotation in the frozen vbar with the exact time-integrated kicks of p, A, gamma.
+
+    ``sigma`` (D, D) is the state's position covariance when the caller has it already.
+    """
+    sigma = s.sigma if sigma is None else sigma
     r, c_new = averaged_density(s.c[None, :], surface.vbar[None], tau)
     r = r[0]
     # int_0^tau c(s)^H X c(s) ds = tau Re sum_ij R_ij X_ij for Hermitian X
     force = np.einsum("ij,aij->a", r, surface.g).real
     curvature = np.einsum("ij,abij->ab", r, surface.h).real
     curvature = 0.5 * (curvature + curvature.T)
-    spread = 0.5 * np.einsum("ab,abij->ij", s.sigma, surface.h)
+    spread = 0.5 * np.einsum("ab,abij->ij", sigma, surface.h)
     phase = np.einsum("ij,ij->", r, spread).real
     return replace(s, p=s.p - tau * force, a=s.a - 0.5 * tau * curvature, gamma=s.gamma + tau * phase,
                    c=c_new[0])
@@ -264,7 +271,8 @@ def step(s: GaussianState, dt: float, weights, source, inv_mass: np.ndarray, mod
     pending = 0.0
     for w in weights:
         s = kinetic_step(s, pending + 0.5 * w * dt, inv_mass, model)
-        s = potential_step(s, w * dt, source.evaluate(s.q, s.sigma))
+        sigma = s.sigma
+        s = potential_step(s, w * dt, source.evaluate(s.q, sigma), sigma)
         pending = 0.5 * w * dt
     s = kinetic_step(s, pending, inv_mass, model)
     return replace(s, t=s.t + dt)
