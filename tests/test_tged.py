@@ -332,3 +332,10 @@ def test_common_hessian_makes_the_centre_an_ehrenfest_trajectory(name):
     np.testing.assert_allclose(res.position.values, traj.position.values, atol=1e-9)
     np.testing.assert_allclose(res.population.values, traj.population.values, atol=1e-9)
     assert np.abs(res.width_real.values - res.width_real.values[0]).max() > 1e-3   # the width moves
+
+
+def test_trajectory_run_refuses_tged_with_a_pointer_to_run(displaced):
+    model, wp = displaced
+    for method in ("tged", es.ThawedGaussianEhrenfest()):
+        with pytest.raises(InputError, match="es.run"):
+            es.TrajectoryRun(model, wp, method)
