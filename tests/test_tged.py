@@ -339,3 +339,32 @@ def test_trajectory_run_refuses_tged_with_a_pointer_to_run(displaced):
     for method in ("tged", es.ThawedGaussianEhrenfest()):
         with pytest.raises(InputError, match="es.run"):
             es.TrajectoryRun(model, wp, method)
+
+
+def test_exact_for_a_user_model_with_complex_couplings_and_a_correlated_width():
+    """V = v(x) 1 + E with v non-separable quadratic plus linear, E complex Hermitian, unequal
+    masses, a correlated initial width and a complex superposition: still exact (quadrature path)."""
+    k = np.array([[0.8, 0.3], [0.3, 1.5]])
+    g0 = np.array([0.2, -0.1])
+    e = np.array([[0.0, 0.15 + 0.1j, 0.0], [0.15 - 0.1j, 0.1, 0.12j], [0.0, -0.12j, 0.25]])
+
+    def potential(q):
+        v = 0.5 * np.einsum("na,ab,nb->n", q, k, q) + q @ g0
+        return v[:, None, None] * np.eye(3) + e
+
+    def gradient(q):
+        return (q @ k + g0)[:, :, None, None] * np.eye(3)
+
+    def hessian(q):
+        return np.broadcast_to(k[:, :, None, None] * np.eye(3), (q.shape[0], 2, 2, 3, 3)).copy()
+
+    model = es.models.from_function(potential, 3, 2, [1.0, 2.0], gradient=gradient, hessian=hessian)
+    wp = es.Wavepacket([0.5, -0.3], [0.4, 0.2], [[1.5, 0.4], [0.4, 2.5]], [0.8, 0.6j, 0.0])
+    kw = dict(dt=0.02, t_final=6.0, output_every=50, integrator="yoshida4")
+    exact = es.run_exact(model, wp, es.Grid([-7, -7], [7, 7], [40, 40]), **kw)
+    res = tged(model, wp, **kw)
+    assert res.attrs["tged_averaging"] == "gauss_hermite"
+    assert exact.population.values[:, 0].min() < 0.8          # real transfer
+    for name, tol in (("population", 1e-10), ("potential_energy", 1e-7), ("position", 1e-7),
+                      ("momentum", 1e-7), ("total_energy", 1e-9)):
+        assert np.abs(res[name].values - exact[name].values).max() < tol, name
