@@ -134,8 +134,9 @@ class GaussianSource:
 
     def _at_centre(self, q: np.ndarray, hessian: bool = True):
         point = q[None, :]
-        v = self.model.potential(point)[0]
-        g = self.model.gradient(point)[0]
+        # one calculation for both where the model can (on-the-fly electronic structure)
+        v, g = self.model.potential_and_gradient(point)
+        v, g = v[0], g[0]
         h = self.model.hessian(point)[0] if hessian else None
         _check_finite(self.model, q, v=v, g=g, h=h)
         return v, g, h
