@@ -80,7 +80,7 @@ def _initial(model):
 #: Steps (a.u.) that resolve each model's fastest motion; with a coarser step
 #: the splitting is near its stability limit and amplifies any round-off
 #: difference exponentially (Jahn-Teller: w = 1 hartree, so w dt must be << 2).
-_DT = {"jahn_teller": 0.05}
+_DT = {"jahn_teller": 0.05, "displaced_oscillators": 0.05}   # w up to 1.6 hartree
 
 
 @needs_numba

@@ -686,8 +686,10 @@ def run(model: Model, initial, method="ehrenfest", n_traj: int | None = None, dt
         A built-in model or one from :func:`ehrenspeed.models.from_function`.
     initial : Wavepacket or State
         A wavepacket is Wigner-sampled with ``seed``; a State is used as is.
-    method : {"ehrenfest", "speed"} or Ehrenfest or SPEED
-        Where each trajectory's potential comes from.
+    method : {"ehrenfest", "speed", "tged"} or Ehrenfest or SPEED or ThawedGaussianEhrenfest
+        Where each trajectory's potential comes from; ``"tged"`` propagates
+        one thawed Gaussian instead (:mod:`ehrenspeed.dynamics.tged`; needs a
+        Wavepacket and n_traj 1, and has no checkpoints).
     n_traj : int, optional
         Number of trajectories (default 1 for a wavepacket).
     dt : float
@@ -761,6 +763,15 @@ def run(model: Model, initial, method="ehrenfest", n_traj: int | None = None, dt
         A periodic checkpoint that cannot be written (full disk) gives a
         :class:`CheckpointWarning` and the run goes on.
     """
+    from .dynamics.tged import is_tged, run_tged
+    if is_tged(method):
+        # one Gaussian, not an ensemble: its own small runner, the same result layout
+        return run_tged(model, initial, method, n_traj=n_traj, dt=dt, t_final=t_final,
+                        output_every=output_every, output_times=output_times, seed=seed,
+                        integrator=integrator, save_trajectories=save_trajectories, chunk_size=chunk_size,
+                        progress=progress, validate=validate, checkpoint_every=checkpoint_every,
+                        checkpoint_path=checkpoint_path, resume=resume,
+                        energy_drift_warning=energy_drift_warning, comm=comm, backend=backend)
     if checkpoint_every is not None:
         if isinstance(checkpoint_every, bool) or int(checkpoint_every) != checkpoint_every or checkpoint_every < 1:
             raise InputError(f"checkpoint_every must be a positive whole number of steps, got {checkpoint_every!r}")

@@ -122,6 +122,10 @@ def as_method(method) -> Ehrenfest | SPEED:
         return method
     if isinstance(method, str) and method.lower() in METHODS:
         return METHODS[method.lower()]()
+    if getattr(method, "name", method) == "tged":
+        # one Gaussian, not an ensemble of trajectories: es.run dispatches it to its own runner
+        raise InputError("method 'tged' is not a trajectory-ensemble method: run it with es.run(...), "
+                         "not TrajectoryRun")
     raise InputError(f"unknown method {method!r}; use one of {', '.join(METHODS)} or a method object")
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 from ..errors import InputError
 from .base import Model
 from .chemisorption import Chemisorption, ChemisorptionReversing
+from .displaced import DisplacedOscillators
 from .crossings import JahnTeller, LinearCrossing, landau_zener_probability
 from .furan import FuranDimer, collision_momentum
 from .retinal import Retinal
@@ -33,6 +34,7 @@ REGISTRY: dict[str, type[Model]] = {
     "chemisorption_reversing": ChemisorptionReversing,
     "furan_dimer": FuranDimer,
     "retinal": Retinal,
+    "displaced_oscillators": DisplacedOscillators,
 }
 
 
@@ -57,7 +59,7 @@ __all__ = [
     "Model", "REGISTRY", "get", "Pyrazine3", "PyrazineSchneiderDomcke", "VibronicCoupling",
     "TullySimple", "TullyDual", "TullyExtended", "LinearCrossing", "JahnTeller",
     "landau_zener_probability", "Chemisorption", "ChemisorptionReversing", "FuranDimer",
-    "collision_momentum", "Retinal", "FunctionModel", "from_function", "validate_model",
+    "collision_momentum", "Retinal", "DisplacedOscillators", "FunctionModel", "from_function", "validate_model",
 ]
 
 # on-the-fly electronic structure and automatic differentiation (issue 7)

@@ -102,15 +102,45 @@ def potential_substep(p: np.ndarray, c: np.ndarray, v: np.ndarray, dv: np.ndarra
     is evaluated as sum_ij R_ij dV_a,ij with R = conj(U) rho U^T, which costs
     O(S^3 + D S^2) per trajectory instead of O(D S^3).
     """
-    lam, u, b, c_new = rotate_coefficients(c, v, tau)
-    x = (lam[:, :, None] - lam[:, None, :]) * tau
-    rho = np.conj(b)[:, :, None] * b[:, None, :] * phi(x)
-    r = np.conj(u) @ rho @ np.swapaxes(u, 1, 2)              # (n,S,S)
+    r, c_new = averaged_density(c, v, tau)
     if np.iscomplexobj(dv):
         force_integral = np.einsum("nij,naij->na", r, dv).real
     else:
         force_integral = np.einsum("nij,naij->na", r.real, dv)
     return p - tau * force_integral, c_new
+
+
+def averaged_density(c: np.ndarray, v: np.ndarray, tau: float) -> tuple[np.ndarray, np.ndarray]:
+    """Time-averaged electronic density while c rotates in a frozen V.
+
+    For any constant matrix X (S, S), the exact time integral of the
+    expectation value along the rotation c(s) = exp(-i V s) c is
+
+        int_0^tau c(s)^H X c(s) ds = tau * sum_ij R_ij X_ij,
+
+    with R = conj(U) rho U^T, rho_kl = conj(b_k) b_l phi((lambda_k - lambda_l) tau),
+    V = U diag(lambda) U^H and b = U^H c. The Ehrenfest kick contracts R with
+    dV/dq; thawed Gaussian Ehrenfest also contracts it with the Hessian.
+
+    Parameters
+    ----------
+    c : ndarray, shape (n, S), complex
+    v : ndarray, shape (n, S, S), Hermitian, hartree
+    tau : float, a.u.
+
+    Returns
+    -------
+    r : ndarray, shape (n, S, S), complex
+        The averaged density R (Hermitian up to the transpose convention:
+        the real part of sum_ij R_ij X_ij is the integral for Hermitian X).
+    c_new : ndarray, shape (n, S), complex
+        exp(-i V tau) c.
+    """
+    lam, u, b, c_new = rotate_coefficients(c, v, tau)
+    x = (lam[:, :, None] - lam[:, None, :]) * tau
+    rho = np.conj(b)[:, :, None] * b[:, None, :] * phi(x)
+    r = np.conj(u) @ rho @ np.swapaxes(u, 1, 2)              # (n,S,S)
+    return r, c_new
 
 
 def rotate_coefficients(c: np.ndarray, v: np.ndarray, tau: float):

@@ -22,6 +22,7 @@ REPRODUCTIONS = {
     "furan": "furan",
     "retinal": "retinal",
     "primer": "primer",
+    "tged": "tged",
 }
 
 
@@ -31,7 +32,7 @@ def reproduce(name: str, directory=None, quick: bool = False, seed: int = 1,
 
     Parameters
     ----------
-    name : {"pyrazine", "chemisorption", "furan", "retinal", "primer"}
+    name : {"pyrazine", "chemisorption", "furan", "retinal", "primer", "tged"}
     directory : path-like, optional
         Output directory; [default] ``reproduce-<name>``.
     quick : bool

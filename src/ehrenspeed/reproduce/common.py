@@ -31,6 +31,8 @@ STYLE = {
     "single": dict(color="tab:green", lw=1.2, ls=":"),
     "ehrenfest_small": dict(color="tab:cyan", lw=1.2, ls="-."),
     "speed_small": dict(color="tab:orange", lw=1.2, ls="-."),
+    "tged": dict(color="tab:purple", lw=1.5, ls="--"),
+    "tgwd": dict(color="tab:brown", lw=1.2, ls="-."),
 }
 
 

@@ -1,4 +1,4 @@
-"""Pyrazine S2 -> S1 internal conversion: P_S2(t), exact vs Ehrenfest vs SPEED vs one trajectory.
+"""Pyrazine S2 -> S1 internal conversion: P_S2(t), exact vs Ehrenfest vs SPEED vs one trajectory vs TGED.
 
 Three states (S0, S1, S2) x three modes (nu6a, nu1, nu10a), the
 quadratic vibronic coupling model of :class:`ehrenspeed.models.Pyrazine3`,
@@ -12,9 +12,14 @@ started from the ground vibrational state of S0 put vertically on S2
   round-off), fourth-order (Yoshida) splitting, dt = 4.13 a.u. (0.1 fs);
 * one Ehrenfest trajectory started at the centre of the wavepacket
   (q = p = 0): at the symmetric point nu10a = 0 the S1-S2 coupling
-  lambda q10a vanishes and so does its force, so P_S2 stays 1.
+  lambda q10a vanishes and so does its force, so P_S2 stays 1;
+* one thawed Gaussian Ehrenfest wavepacket (variational TGED,
+  :mod:`ehrenspeed.dynamics.tged`): the Gaussian average of the coupling,
+  lambda <q10a> = lambda q10a, vanishes at the centre too, and the force on
+  q10a is c^H dV/dq10a c = 0 while c lies on S2 alone, so P_S2 also stays 1
+  (the width breathes, the centre does not leave nu10a = 0).
 
-All four write on the same time axis (every 10 steps, to 5000 a.u.).
+All five write on the same time axis (every 10 steps, to 5000 a.u.).
 ``--quick``: 128 trajectories, 1000 a.u., a 40 x 32 x 40 grid on the same box.
 
 Why the box is wider along nu6a and nu10a: after the S2 -> S1 transfer the
@@ -57,7 +62,7 @@ def settings(quick: bool) -> dict:
 
 
 def run(out: Output) -> dict:
-    """Run the four methods, save them, draw ``pyrazine_population.png``."""
+    """Run the five methods, save them, draw ``pyrazine_population.png``."""
     cfg = settings(out.quick)
     model = Pyrazine3()
     wp = model.initial_wavepacket()
@@ -70,6 +75,7 @@ def run(out: Output) -> dict:
         "speed": run_trajectories(model, wp, SPEED(reference_hessian=True), n_traj=cfg["n_traj"], seed=out.seed,
                      integrator="yoshida4", progress=out.progress, **common),
         "single": run_trajectories(model, centre_state(model, wp), "ehrenfest", integrator="yoshida4", **common),
+        "tged": run_trajectories(model, wp, "tged", integrator="yoshida4", **common),
     }
     for name, ds in results.items():
         out.save(ds, f"pyrazine_{name}")
@@ -84,6 +90,7 @@ def run(out: Output) -> dict:
         "max_abs_ehrenfest_minus_exact": rounded(max_abs_difference(p["ehrenfest"], p["exact"])),
         "max_abs_speed_minus_ehrenfest": float(max_abs_difference(p["speed"], p["ehrenfest"])),
         "max_abs_single_minus_one": float(np.max(np.abs(p["single"].values - 1.0))),
+        "max_abs_tged_minus_one": float(np.max(np.abs(p["tged"].values - 1.0))),
         "potential_evaluations": {name: int(ds.attrs["potential_evaluations"]) for name, ds in results.items()},
         "wall_time_s": {name: rounded(ds.attrs["wall_time_s"], 3) for name, ds in results.items()},
         "exact_max_energy_drift": rounded(results["exact"].attrs["max_energy_drift"]),
@@ -97,7 +104,8 @@ def run(out: Output) -> dict:
     labels = {"exact": f"exact (split operator, {grid_label} grid)",
               "ehrenfest": f"Ehrenfest, {cfg['n_traj']} trajectories",
               "speed": f"SPEED, {cfg['n_traj']} trajectories (reference Hessian)",
-              "single": "one Ehrenfest trajectory (wavepacket centre)"}
+              "single": "one Ehrenfest trajectory (wavepacket centre)",
+              "tged": "one thawed Gaussian Ehrenfest wavepacket (TGED)"}
     for name, curve in p.items():
         ax.plot(curve["time"], curve, label=labels[name], **STYLE[name])
     ax.set_xlabel("time / a.u.")
