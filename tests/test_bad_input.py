@@ -271,6 +271,13 @@ CASES = [
     ("initial state option out of range", good(initial_extra="state = 5"), [], None, "initial.state"),
     ("unknown command-line option", good(), ["--bogus"], None, "No such option '--bogus'"),
     ("resume and fresh together", good(), ["--resume", "--fresh"], None, "contradict"),
+    ("tged with several trajectories", good(method="tged"), [], None, "key 'run.n_traj' must be 1"),
+    ("tged with checkpoints", good(method="tged", n_traj=1, run_extra="checkpoint_every = 2"), [], None,
+     "run.checkpoint_every"),
+    ("tged unknown potential", good(method="tged", n_traj=1, method_extra='potential = "magic"'), [], None,
+     "method.potential"),
+    ("potential given to speed", good(method="speed", method_extra='potential = "variational"'), [], None,
+     "is only used with method 'tged'"),
 ]
 
 

@@ -39,6 +39,8 @@ def _result(method: str):
     wp = _wavepacket(model)
     if method == "exact":
         return es.run_exact(model, wp, GRID, **RUN)
+    if method == "tged":  # one Gaussian
+        return es.run(model, wp, es.ThawedGaussianEhrenfest(potential="local_harmonic"), **RUN)
     return es.run(model, wp, method, n_traj=6, seed=3, **RUN)
 
 
@@ -59,7 +61,7 @@ def _assert_same_observables(a, b, exact: bool) -> None:
             assert np.array_equal(a[name].values, b[name].values), name
 
 
-@pytest.mark.parametrize("method", ["ehrenfest", "speed", "exact"])
+@pytest.mark.parametrize("method", ["ehrenfest", "speed", "exact", "tged"])
 def test_every_method_stores_the_file_layout(method):
     ds = _result(method)
     stored = json.loads(ds.attrs["config"])
@@ -73,7 +75,7 @@ def test_every_method_stores_the_file_layout(method):
     assert cfg.method.name == method and cfg.run.output_every == RUN["output_every"]
 
 
-@pytest.mark.parametrize("method", ["ehrenfest", "speed", "exact"])
+@pytest.mark.parametrize("method", ["ehrenfest", "speed", "exact", "tged"])
 def test_rerun_of_a_library_result_gives_the_same_observables(method, tmp_path, capsys):
     ds = _result(method)
     _assert_same_observables(ds, _rerun(ds, tmp_path, capsys), method == "exact")

@@ -45,8 +45,7 @@ def _immediate(signum, frame) -> None:
     from .errors import RunInterrupted
 
     name = signal.Signals(signum).name
-    raise RunInterrupted(f"interrupted by {name}; exact dynamics keeps no checkpoint", signum, 0, float("nan"),
-                         None)
+    raise RunInterrupted(f"interrupted by {name}; this method keeps no checkpoint", signum, 0, float("nan"), None)
 
 
 @contextlib.contextmanager

@@ -52,13 +52,14 @@ def command(config: Path, output: Path | None, resume: bool, fresh: bool, trust_
     check_writer()  # a broken netCDF stack must cost seconds, not the run
     cfg = trusted(load_config(config), trust_model)
     exact = cfg.method.name == "exact"
-    if exact and launcher_ranks()[1] > 1:
-        raise _input_error(f"{cfg.source}: method 'exact' runs in one process; start it without mpiexec "
-                           "(the grid propagation uses threads instead)")
+    one_process = exact or cfg.method.name == "tged"  # a grid, or one Gaussian: nothing to share
+    if one_process and launcher_ranks()[1] > 1:
+        raise _input_error(f"{cfg.source}: method {cfg.method.name!r} runs in one process; start it without "
+                           "mpiexec")
     out, checkpoint = output_paths(cfg, config, output, exact)
     # under mpiexec the trajectories are shared among the ranks; rank 0 alone
     # gets the result and writes the file
-    comm = None if exact else mpi_world()
+    comm = None if one_process else mpi_world()
     root = comm is None or comm.Get_rank() == 0
     with _locks(out, checkpoint, root):
         _check_resume(cfg, checkpoint, resume, fresh)
@@ -68,14 +69,14 @@ def command(config: Path, output: Path | None, resume: bool, fresh: bool, trust_
         from ..errors import RunInterrupted
 
         try:
-            with warnings.catch_warnings(), interrupt.stop_on_signals(immediate=exact):
+            with warnings.catch_warnings(), interrupt.stop_on_signals(immediate=checkpoint is None):
                 warnings.simplefilter("always")
                 warnings.showwarning = one_line_warning
                 result = _execute(cfg, prepared, checkpoint, resume, show, comm)
         except RunInterrupted as stop:
             if comm is not None:
                 comm.Barrier()  # rank 0 has written the checkpoint before any rank leaves
-            raise click.exceptions.Exit(_report_interrupt(stop, config, output, exact, root)) from None
+            raise click.exceptions.Exit(_report_interrupt(stop, config, output, root)) from None
         if result is None:  # an MPI rank other than 0
             return
         result.attrs["config"] = cfg.to_json()
@@ -84,7 +85,8 @@ def command(config: Path, output: Path | None, resume: bool, fresh: bool, trust_
         # the result is safely on disk: the restart point is no longer needed
         checkpoint.unlink()
     if not quiet:
-        n_traj = f", {result.attrs['n_traj']} trajectories" if "n_traj" in result.attrs else ""
+        count = result.attrs.get("n_traj")
+        n_traj = "" if count is None else f", {count} trajector{'y' if count == 1 else 'ies'}"
         click.echo(f"wrote {out} ({cfg.method.name}{n_traj}, {result.sizes['time']} output times, "
                    f"{float(result.attrs.get('wall_time_s', 0.0)):.3g} s)", err=True)
 
@@ -126,7 +128,8 @@ def output_paths(cfg, config: Path, output: Path | None, exact: bool) -> tuple[P
 
     if output is not None and (not str(output).strip() or not output.name or output.name in (".", "..")):
         raise _input_error(f"-o {str(output)!r} names no file; give the result file's path")
-    checkpoint = None if exact else cfg.checkpoint_path(output)
+    # exact grid dynamics and one thawed Gaussian keep no checkpoints
+    checkpoint = None if exact or cfg.method.name == "tged" else cfg.checkpoint_path(output)
     out = check_output(cfg.output_path(output), "output",
                        protected=[(config, "the configuration being run"),
                                   (checkpoint, "the run's checkpoint ([output] checkpoint)")])
@@ -157,7 +160,8 @@ def _locks(out: Path, checkpoint: Path | None, root: bool):
 def _check_resume(cfg, checkpoint: Path | None, resume: bool, fresh: bool) -> None:
     if resume:
         if checkpoint is None:
-            raise _input_error(f"{cfg.source}: --resume needs checkpoints, which method 'exact' does not write")
+            raise _input_error(f"{cfg.source}: --resume needs checkpoints, which method "
+                               f"{cfg.method.name!r} does not write")
         if not checkpoint.is_file():
             raise _input_error(f"no checkpoint {str(checkpoint)!r} to resume from; run without --resume "
                                "to start from the beginning")
@@ -236,12 +240,12 @@ def _same_directory(a: Path, b: Path) -> bool:
         return False
 
 
-def _report_interrupt(stop, config: Path, output: Path | None, exact: bool, root: bool) -> int:
+def _report_interrupt(stop, config: Path, output: Path | None, root: bool) -> int:
     """Say where the run stopped and how to go on; the exit status of the signal."""
     from .. import interrupt
 
     if root:
-        if exact or stop.checkpoint is None:
+        if stop.checkpoint is None:
             click.echo(f"error: {stop}; rerun to start again", err=True)
         else:
             again = ["ehrenspeed", "run", str(config)] + (["-o", str(output)] if output is not None else [])

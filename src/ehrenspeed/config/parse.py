@@ -212,6 +212,12 @@ def _one_or_per_coordinate(n_dof: int) -> str:
 
 def _parse_method(t: _Table, source: str) -> MethodConfig:
     name = t.string("name", choices=METHOD_NAMES)
+    if name != "tged":
+        for key in ("potential", "quadrature_points"):
+            if t.has(key):
+                raise t.error(key, f"is only used with method 'tged', not {name!r}")
+    if name == "tged":
+        return _parse_tged(t)
     if name != "speed":
         for key in ("hessian_every", "reference_hessian", "reference_geometry", "adaptive_tol"):
             if t.has(key):
@@ -229,6 +235,28 @@ def _parse_method(t: _Table, source: str) -> MethodConfig:
     if geometry is not None and not reference:
         raise t.error("reference_geometry", "needs reference_hessian = true")
     return MethodConfig(name, hessian_every, reference, geometry, tol)
+
+
+def _parse_tged(t: _Table) -> MethodConfig:
+    """``[method] name = "tged"``: the effective potential and its options."""
+    from ..dynamics.tged import POTENTIALS
+
+    for key in ("hessian_every", "reference_hessian", "adaptive_tol"):
+        if t.has(key):
+            raise t.error(key, "is only used with method 'speed', not 'tged'")
+    potential = t.string("potential", "variational", choices=POTENTIALS)
+    geometry = t.numbers("reference_geometry", None)
+    points = t.integer("quadrature_points", None, minimum=1)
+    t.finish()
+    if geometry is not None and potential != "single_hessian":
+        raise t.error("reference_geometry", "is only used with potential = 'single_hessian'")
+    if points is not None and potential != "variational":
+        raise t.error("quadrature_points", "is only used with potential = 'variational'")
+    return MethodConfig("tged", reference_geometry=geometry, potential=potential, quadrature_points=points)
+
+
+#: [run] keys a single thawed Gaussian has no use for
+TGED_REFUSES = ("checkpoint_every", "save_trajectories", "chunk_size")
 
 
 def _parse_run(t: _Table, method: str, source: str) -> RunConfig:
@@ -255,6 +283,8 @@ def _parse_run(t: _Table, method: str, source: str) -> RunConfig:
     integrators = EXACT_INTEGRATORS if exact else TRAJECTORY_INTEGRATORS
     integrator = t.string("integrator", "strang", choices=integrators)
     drift = t.number("energy_drift_warning", DEFAULT_DRIFT_WARNING, positive=True, allow_inf=True)
+    if method == "tged":
+        return _tged_run(t, dt, t_final, output_every, output_times, integrator, drift)
     if exact:
         t.finish()
         return RunConfig(dt, t_final, output_every=output_every, output_times=output_times,
@@ -269,6 +299,21 @@ def _parse_run(t: _Table, method: str, source: str) -> RunConfig:
     t.finish()
     return RunConfig(dt, t_final, n_traj, output_every, output_times, seed, integrator, chunk_size,
                      checkpoint_every, save, drift, backend)
+
+
+def _tged_run(t: _Table, dt, t_final, output_every, output_times, integrator, drift) -> RunConfig:
+    """``[run]`` of one thawed Gaussian: one 'trajectory', no checkpoints."""
+    for key in TGED_REFUSES:
+        if t.has(key):
+            raise t.error(key, "is not used by method 'tged' (one Gaussian, no checkpoints)")
+    n_traj = t.integer("n_traj", 1, minimum=1)
+    if n_traj != 1:
+        raise t.error("n_traj", f"must be 1 for method 'tged' (one Gaussian), got {n_traj}")
+    seed = t.integer("seed", 0, minimum=0, maximum=np.iinfo(np.int64).max)
+    backend = t.string("backend", None, choices=("auto", "numpy", "numba"))
+    t.finish()
+    return RunConfig(dt, t_final, 1, output_every, output_times, seed, integrator,
+                     energy_drift_warning=drift, backend=backend)
 
 
 def _check_step_count(t: _Table, dt: float, t_final: float) -> int:

@@ -15,7 +15,7 @@ from ..errors import EhrenspeedError, InputError
 from .tables import _check_keywords, _plain, _Table, _thaw
 
 #: Trajectory methods and the grid method a config can name.
-METHOD_NAMES = ("ehrenfest", "speed", "exact")
+METHOD_NAMES = ("ehrenfest", "speed", "exact", "tged")
 #: Integrators of the trajectory methods and of the grid method.
 TRAJECTORY_INTEGRATORS = ("strang", "yoshida4", "yoshida6")
 EXACT_INTEGRATORS = ("strang", "yoshida4")
@@ -78,13 +78,15 @@ class InitialConfig:
 
 @dataclass(frozen=True)
 class MethodConfig:
-    """``[method]``: Ehrenfest, SPEED (with its Hessian policy) or exact."""
+    """``[method]``: Ehrenfest, SPEED (with its Hessian policy), exact, or TGED (with its potential)."""
 
     name: str = "ehrenfest"
     hessian_every: int = 1
     reference_hessian: bool = False
     reference_geometry: tuple | None = None
     adaptive_tol: float | None = None
+    potential: str | None = None
+    quadrature_points: int | None = None
 
 
 @dataclass(frozen=True)
@@ -213,13 +215,23 @@ class Config:
                 method["reference_geometry"] = list(m.reference_geometry)
             if m.adaptive_tol is not None:
                 method["adaptive_tol"] = m.adaptive_tol
+        if m.name == "tged":
+            method["potential"] = m.potential
+            if m.reference_geometry is not None:
+                method["reference_geometry"] = list(m.reference_geometry)
+            if m.quadrature_points is not None:
+                method["quadrature_points"] = m.quadrature_points
         r = self.run
         run = {"dt": r.dt, "t_final": r.t_final, "output_every": r.output_every, "integrator": r.integrator,
                "energy_drift_warning": r.energy_drift_warning}
         if r.output_times is not None:
             run["output_times"] = list(r.output_times)
             del run["output_every"]
-        if m.name != "exact":
+        if m.name == "tged":  # one Gaussian: no ensemble or checkpoint keys
+            run.update(n_traj=1, seed=r.seed)
+            if r.backend is not None:
+                run["backend"] = r.backend
+        elif m.name != "exact":
             run.update(n_traj=r.n_traj, seed=r.seed, save_trajectories=r.save_trajectories)
             for key in ("chunk_size", "checkpoint_every", "backend"):
                 if getattr(r, key) is not None:
@@ -430,6 +442,13 @@ class Config:
         m = self.method
         if m.name == "ehrenfest":
             return Ehrenfest()
+        if m.name == "tged":
+            from ..dynamics.tged import ThawedGaussianEhrenfest
+
+            return ThawedGaussianEhrenfest(
+                potential=m.potential,
+                reference_geometry=None if m.reference_geometry is None else np.array(m.reference_geometry),
+                quadrature_points=m.quadrature_points)
         return SPEED(hessian_every=m.hessian_every, reference_hessian=m.reference_hessian,
                      reference_geometry=None if m.reference_geometry is None else np.array(m.reference_geometry),
                      adaptive_tol=m.adaptive_tol)

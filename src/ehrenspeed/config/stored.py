@@ -64,7 +64,8 @@ def trajectory_layout(model, initial, method: Mapping[str, Any], *, n_traj: int,
     seed_value = _seed(seed)
     if seed_value is not None:
         run["seed"] = seed_value
-    run["save_trajectories"] = bool(save_trajectories)
+    if dict(method).get("name") != "tged":  # one Gaussian stores no trajectories
+        run["save_trajectories"] = bool(save_trajectories)
     return {"model": model_table(model), "initial": initial_table(initial, n_traj),
             "method": {k: v for k, v in jsonable(dict(method)).items() if v is not None}, "run": run}
 
