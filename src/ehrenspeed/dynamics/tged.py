@@ -22,8 +22,8 @@ Equations of motion (our derivation: the time-dependent variational
 principle for the Hartree product, in which the electrons feel the
 nuclear-averaged diabatic matrix and the Gaussian feels the mean-field
 surface U(x) = c^H V(x) c replaced by the quadratic polynomial with the
-Gaussian-averaged value, gradient and Hessian, as in Coalson and Karplus's
-variational Gaussian approximation; see J. Vanicek, "Family of Gaussian
+Gaussian-averaged value, gradient and Hessian, as in the
+variational Gaussian approximation; see J. J. L. Vaníček, "Family of Gaussian
 wavepacket dynamics methods from the perspective of a nonlinear Schrodinger
 equation", arXiv:2302.10221, for the single-surface family, and the TGED
 papers cited in docs/tged.md). With vbar, g, h the coefficients of
