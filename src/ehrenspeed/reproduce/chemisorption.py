@@ -62,12 +62,14 @@ def _single_blas_thread():
 
 
 def run_preset(model, cfg: dict, out: Output) -> dict:
-    """The four methods for one preset: name -> Dataset."""
+    """The five methods for one preset: name -> Dataset."""
     wp = model.initial_wavepacket()
     common = dict(dt=DT, t_final=cfg["t_final"], output_every=OUTPUT_EVERY)
     grid = Grid(GRID[0], GRID[1], [cfg["points"]])
     res = {"exact": run_exact(model, wp, grid, progress=out.progress, **common),
-           "single": run_trajectories(model, centre_state(model, wp), "ehrenfest", **common)}
+           "single": run_trajectories(model, centre_state(model, wp), "ehrenfest", **common),
+           # one thawed Gaussian (docs/tged.md): where the single trajectory stands, with a width
+           "tged": run_trajectories(model, wp, "tged", **common)}
     res["ehrenfest"] = run_trajectories(model, wp, "ehrenfest", n_traj=cfg["n_traj"], seed=out.seed,
                                         progress=out.progress, **common)
     res["speed"] = run_trajectories(model, wp, SPEED(reference_hessian=True), n_traj=cfg["n_traj"],
@@ -136,7 +138,7 @@ def run(out: Output) -> dict:
 
     plt = pyplot()
     fig, axes = plt.subplots(2, 2, figsize=(11, 7.0), sharex=True, layout="constrained")
-    labels = {"exact": "exact", "single": "1 Ehrenfest trajectory",
+    labels = {"exact": "exact", "single": "1 Ehrenfest trajectory", "tged": "1 thawed Gaussian (TGED)",
               "ehrenfest": f"{cfg['n_traj']} Ehrenfest", "speed": f"{cfg['n_traj']} SPEED"}
     for col, (preset, res) in enumerate(results.items()):
         for name, ds in res.items():

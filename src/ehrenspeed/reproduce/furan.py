@@ -97,6 +97,8 @@ def run_temperature(model: FuranDimer, temperature: float, cfg: dict, out: Outpu
     grid = Grid([GRID_INNER], [r_start + GRID_BEYOND_START], [cfg["points"]])
     res = {"exact": run_exact(model, wp, grid, progress=out.progress, **common)}
     res["single"] = run_trajectories(model, centre_state(model, wp), "ehrenfest", **common)
+    # one thawed Gaussian (docs/tged.md): the single trajectory's place, with a width
+    res["tged"] = run_trajectories(model, wp, "tged", **common)
     for size, label in ((cfg["small"], "small"), (cfg["large"], "large")):
         for method, name in (("ehrenfest", "ehrenfest"), (SPEED(), "speed")):
             res[f"{name}_{label}"] = run_trajectories(
@@ -114,10 +116,11 @@ def run(out: Output) -> dict:
     for temperature in temps:
         per_t[temperature] = run_temperature(model, temperature, cfg, out)
     methods = list(per_t[temps[0]])
-    labels = {"exact": "exact", "single": "1 Ehrenfest",
+    labels = {"exact": "exact", "single": "1 Ehrenfest", "tged": "1 thawed Gaussian (TGED)",
               "ehrenfest_small": f"{cfg['small']} Ehrenfest", "speed_small": f"{cfg['small']} SPEED",
               "ehrenfest_large": f"{cfg['large']} Ehrenfest", "speed_large": f"{cfg['large']} SPEED"}
-    style = {"exact": STYLE["exact"], "single": STYLE["single"], "ehrenfest_small": STYLE["ehrenfest_small"],
+    style = {"exact": STYLE["exact"], "single": STYLE["single"], "tged": STYLE["tged"],
+             "ehrenfest_small": STYLE["ehrenfest_small"],
              "speed_small": STYLE["speed_small"], "ehrenfest_large": STYLE["ehrenfest"],
              "speed_large": STYLE["speed"]}
 
