@@ -1,4 +1,4 @@
-"""How a wavepacket or trajectory moves (DESIGN.md, "the second axis").
+"""How a wavepacket or trajectory moves, on a potential source (the second axis of a method).
 
 :mod:`.tged` holds thawed Gaussian Ehrenfest dynamics (one Gaussian and a
 diabatic electronic vector); :mod:`.gaussian_potentials` the sources of its

@@ -1,7 +1,7 @@
 """Potential sources for one Gaussian wavepacket: the effective quadratic surface.
 
 A thawed Gaussian moves on a quadratic surface whose coefficients are S x S
-diabatic matrices (DESIGN.md, "the second axis": this module is the
+diabatic matrices (a method is a dynamics on a source: this module is the
 *source*, :mod:`ehrenspeed.dynamics.tged` the *dynamics*). Every source
 answers one question: given the Gaussian's centre q (D,) and position
 covariance Sigma (D, D), what are

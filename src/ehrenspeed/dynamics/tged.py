@@ -288,7 +288,7 @@ def kinetic_energy(s: GaussianState, inv_mass: np.ndarray) -> float:
 
 def observables(s: GaussianState, surface: EffectiveQuadratic, v_centre: np.ndarray,
                 inv_mass: np.ndarray) -> dict[str, Any]:
-    """The common result variables of one Gaussian (API.md layout), plus its width.
+    """The common result variables of one Gaussian (the layout of ehrenspeed.results), plus its width.
 
     ``adiabatic_population`` projects c on the eigenvectors of V at the
     centre; ``potential_energy`` is c^H vbar c, the Gaussian-averaged <V>

@@ -67,6 +67,9 @@ class DisplacedOscillators(Model):
 
     name = "displaced_oscillators"
     max_degree = 2
+    coordinate_unit = "bohr"
+    parameter_units = {"n_states": "count", "omega": "hartree", "mass": "electron masses",
+                       "spacing": "hartree", "coupling": "hartree", "energies": "hartree"}
 
     def __init__(self, n_states=10, omega=(1.0, 1.6), mass=1.0, spacing=0.05, coupling=0.04, energies=None):
         self._record_parameters(locals())
