@@ -185,3 +185,58 @@ def test_bilinear_term_counts_once_as_written(tmp_path):
     model = VC.from_mctdh(write(tmp_path, text))
     q = np.array([[2.0, 5.0]])
     assert model.potential(q)[0, 0, 0] == pytest.approx(0.5 * 4 + 0.5 * 25 + 0.3 * 10)
+
+
+# -- [model] mctdh_operator in a configuration ----------------------------------------
+CONFIG = """\
+[model]
+mctdh_operator = "{op}"
+
+[initial]
+from_model = true
+state = 1
+
+[method]
+name = "{method}"
+
+[run]
+n_traj = 8
+dt = 10.0
+t_final = 100.0
+seed = 2
+"""
+
+
+def test_config_reads_the_operator_file_relative_to_the_config(tmp_path):
+    from ehrenspeed.config import load_config
+
+    (tmp_path / "ops").mkdir()
+    es.models.Pyrazine3().to_mctdh(tmp_path / "ops" / "pyr.op")
+    (tmp_path / "run.toml").write_text(CONFIG.format(op="ops/pyr.op", method="ehrenfest"))
+    prepared = load_config(tmp_path / "run.toml").build()
+    model = prepared.model
+    assert (model.n_states, model.n_dof) == (3, 3)
+    q = np.random.default_rng(0).normal(size=(4, 3))
+    np.testing.assert_allclose(model.potential(q), es.models.Pyrazine3().potential(q), rtol=1e-13, atol=1e-17)
+    assert prepared.wavepacket.state == 1
+
+
+def test_config_bad_operator_file_is_one_line_error_exit_2(tmp_path, capsys):
+    from ehrenspeed.cli.main import main
+
+    write(tmp_path, HAM + "kap |1 S1&1 |2 q\n" + END, "bad.op")
+    (tmp_path / "run.toml").write_text(CONFIG.format(op="bad.op", method="ehrenfest"))
+    assert main(["run", str(tmp_path / "run.toml")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == f"error: {tmp_path / 'bad.op'}:7: undefined parameter 'kap' in 'kap'", err
+    assert not list(tmp_path.glob("*.nc"))
+
+
+def test_config_mctdh_operator_excludes_name_and_parameters(tmp_path):
+    from ehrenspeed.config import load_config
+
+    (tmp_path / "run.toml").write_text(CONFIG.format(op="x.op", method="ehrenfest").replace(
+        "[model]\n", "[model]\nname = \"pyrazine3\"\n"))
+    with pytest.raises(InputError, match="exactly one of 'model.name', 'model.python_model' or "
+                                         "'model.mctdh_operator'"):
+        load_config(tmp_path / "run.toml")

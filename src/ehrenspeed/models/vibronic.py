@@ -284,6 +284,16 @@ class VibronicCoupling(Model):
         zeros = np.zeros(self.n_dof)
         return Wavepacket(zeros, zeros, np.ones(self.n_dof), state)
 
+    def initial_wavepacket(self, state=0) -> Wavepacket:
+        """The reference oscillator's ground state put vertically on diabatic ``state`` (0-based).
+
+        This is the Franck-Condon excitation of the usual vibronic-coupling
+        study; ``[initial] from_model = true, state = 1`` in a configuration.
+        """
+        if not isinstance(state, (int, np.integer)) or not 0 <= state < self.n_states:
+            raise InputError(f"state must be an index 0..{self.n_states - 1}, got {state!r}")
+        return self.ground_state_wavepacket(state=int(state))
+
 
 def _coupled_pair(n_states: int, k: int, l: int, kappa_k, kappa_l, lam: float):
     """Pyrazine's couplings in modes (nu6a, nu1, nu10a): tuning of states k and l
