@@ -53,3 +53,25 @@ def test_speed_equals_ehrenfest(pair):
     for name in ("population", "position", "momentum", "potential_energy"):
         np.testing.assert_allclose(spd[name].values, ehr[name].values, rtol=0, atol=1e-10)
     assert spd.attrs["potential_evaluations"] < ehr.attrs["potential_evaluations"]
+
+
+def test_reproduction_grid_fits_in_memory():
+    from ehrenspeed.grid.run import memory_estimate
+    from ehrenspeed.reproduce import REPRODUCTIONS
+    from ehrenspeed.reproduce.pyrazine4 import GRID, make_grid
+
+    assert "pyrazine4" in REPRODUCTIONS
+    grid = make_grid(GRID["points"], GRID["half_width"])
+    assert grid.size == 32 * 32 * 24 * 24
+    assert memory_estimate(2, grid) < 2**30          # measured: 326 MiB
+
+
+@pytest.mark.slow
+def test_quick_reproduction_matches_mctdh_and_speed_equals_ehrenfest(tmp_path):
+    from ehrenspeed.reproduce import reproduce
+
+    summary = reproduce("pyrazine4", tmp_path, quick=True).summary
+    assert summary["max_abs_speed_minus_ehrenfest"] < 1e-10
+    assert summary["max_abs_single_minus_one"] < 1e-10
+    # 16x16x12x12 grid, 30 fs: 0.022 from MCTDH (the full grid: docs/reproductions.md)
+    assert summary["max_abs_exact_minus_mctdh"] < 0.03
