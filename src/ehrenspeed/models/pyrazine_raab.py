@@ -69,9 +69,9 @@ class Pyrazine4(VibronicCoupling):
     bilinear_factor : float
         How often each tabulated bilinear coefficient enters: 2 (default,
         [lit]) because the paper's Hamiltonian sums a_ij q_i q_j over both
-        orderings of each pair; 1 takes each product once. Exact dynamics
-        (docs/models.md) reproduce MCTDH's populations for this model with
-        2, not with 1.
+        orderings of each pair; 1 takes each product once. Exact grid
+        dynamics reproduce MCTDH's P_S2(t) for this model to 0.003 over
+        0-120 fs with 2, and miss it by 0.097 with 1 (docs/models.md).
     """
 
     def __init__(self, omega=(0.1139, 0.0739, 0.1258, 0.1525), delta=0.423,

@@ -94,8 +94,8 @@ def run(out: Output) -> dict:
     summary = {
         "n_traj": cfg["n_traj"], "t_final_fs": cfg["t_final_fs"], "grid_points": list(cfg["points"]),
         "grid_half_width": list(cfg["half_width"]), "dt_exact": cfg["dt_exact"], "dt": cfg["dt"],
-        "grid_memory_estimate_MiB": rounded(grid_bytes / 2**20, 1),
-        "available_memory_MiB": rounded(available_memory() / 2**20, 1),
+        "grid_memory_estimate_MiB": round(grid_bytes / 2**20, 1),
+        "available_memory_MiB": round(available_memory() / 2**20, 1),
         "P_S2": {name: {t: sample(curve, float(t)) for t in at} for name, curve in p.items()},
         "P_S2_mctdh": {t: rounded(float(np.interp(float(t), MCTDH_TIMES_FS, MCTDH_P_S2))) for t in at},
         "max_abs_exact_minus_mctdh": rounded(float(deviation.max())),
