@@ -221,15 +221,22 @@ def test_config_reads_the_operator_file_relative_to_the_config(tmp_path):
     assert prepared.wavepacket.state == 1
 
 
-def test_config_bad_operator_file_is_one_line_error_exit_2(tmp_path, capsys):
+CLI_BAD = ["missing section", "undefined parameter", "unknown unit", "duplicate parameter", "mode not in modes line",
+           "anharmonic term", "non-harmonic mode", "kinetic frequency mismatch"]
+
+
+@pytest.mark.parametrize("case", CLI_BAD)
+def test_config_bad_operator_file_is_one_line_error_exit_2(tmp_path, capsys, case):
     from ehrenspeed.cli.main import main
 
-    write(tmp_path, HAM + "kap |1 S1&1 |2 q\n" + END, "bad.op")
+    _, text, line, words = next(b for b in BAD if b[0] == case)
+    write(tmp_path, text, "bad.op")
     (tmp_path / "run.toml").write_text(CONFIG.format(op="bad.op", method="ehrenfest"))
     assert main(["run", str(tmp_path / "run.toml")]) == 2
     err = capsys.readouterr().err.strip()
-    assert err == f"error: {tmp_path / 'bad.op'}:7: undefined parameter 'kap' in 'kap'", err
-    assert not list(tmp_path.glob("*.nc"))
+    assert err.startswith(f"error: {tmp_path / 'bad.op'}:{line}: "), err
+    assert words in err and "\n" not in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.op", "run.toml"]   # nothing written
 
 
 def test_config_mctdh_operator_excludes_name_and_parameters(tmp_path):
