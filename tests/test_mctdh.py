@@ -247,3 +247,13 @@ def test_config_mctdh_operator_excludes_name_and_parameters(tmp_path):
     with pytest.raises(InputError, match="exactly one of 'model.name', 'model.python_model' or "
                                          "'model.mctdh_operator'"):
         load_config(tmp_path / "run.toml")
+
+
+def test_column_form_and_rulers(tmp_path):
+    text = ("HAMILTONIAN-SECTION\n-----------------\nmodes | el | a | b\n-----------------\n"
+            "1.0 | 1 | KE | 1\n0.5 | 1 | q^2 | 1\n2.0 | 1 | 1 | KE\n1.0 | 1 | 1 | q^2\n"
+            "0.1 |1 S1&1\n0.3 |1 S2&2\n0.05 | S1&2 | q | 1\n-----------------\n" + END)
+    model = VC.from_mctdh(write(tmp_path, text))
+    np.testing.assert_array_equal(model.omega, [1.0, 2.0])
+    q = np.array([[0.5, 1.0]])
+    np.testing.assert_allclose(model.potential(q)[0], [[0.1 + 0.125 + 1.0, 0.025], [0.025, 0.3 + 0.125 + 1.0]])

@@ -17,7 +17,7 @@ Supported subset
   the file ends at ``end-operator``. Named sections
   ``HAMILTONIAN-SECTION_<name>`` define *other* operators (observables) and
   are skipped. Text after ``#`` is a comment. Keywords are case-insensitive,
-  labels case-sensitive.
+  labels case-sensitive. Lines of only ``-`` or ``=`` are rulers and skipped.
 * Parameters: ``name = expression [, unit]`` with the units ``au`` (hartree,
   the default), ``ev``, ``mev`` and ``cm-1`` (converted with the constants of
   :mod:`ehrenspeed.units`, CODATA 2018; MCTDH itself uses 27.21138386 eV and
@@ -27,7 +27,9 @@ Supported subset
 * Hamiltonian: one or more ``modes | m1 | m2 ...`` lines, then one term per
   line, ``coefficient |i op |j op ...``. The coefficient is an expression as
   above; ``i`` is the 1-based position of a mode in the ``modes`` lines (or
-  its label). Operators: ``1``, ``q``, ``q^2``, ``KE``, ``dq^2`` on a
+  its label); a term with exactly one operator per mode may also give them
+  as columns in modes-line order, ``c | 1 | KE | 1`` (as in the MCTDH
+  tutorial files of github.com/mendzmartin/mctdh_cp2021). Operators: ``1``, ``q``, ``q^2``, ``KE``, ``dq^2`` on a
   vibrational mode; ``Sk&l`` on the electronic mode ``el`` (the states are
   numbered from 1; ``Sk&l`` is the symmetric |k><l| + |l><k| for k != l and
   |k><k| for k = l). Several operators on one mode multiply (``q*q``).
@@ -225,7 +227,7 @@ def _sections(path: Path, where: _Where):
             elif low.endswith("-section") and not low.startswith("end-") or low == "end-operator":
                 raise where.error(current[1], f"{name.upper()}-SECTION opened here is not closed by "
                                               f"{closing!r} before line {number}")
-            else:
+            elif not re.fullmatch(r"[-=]+", line):   # ----- rulers between blocks are decoration
                 current[2].append((number, line))
     if current is not None:
         raise where.error(current[1], f"{current[0].upper()}-SECTION opened here is not closed "
@@ -299,10 +301,14 @@ def _hamiltonian(body, parameters: dict[str, float], where: _Where) -> _Terms:
         states = None
         powers: dict[int, int] = {}
         kinetic = None
-        for field in fields[1:]:
+        # the column form "c | op | op | ..." gives one operator per mode, in modes-line order
+        columns = len(fields) - 1 == len(modes) and all(len(f.split()) == 1 for f in fields[1:])
+        for column, field in enumerate(fields[1:]):
             parts = field.split()
             if not parts:
                 raise where.error(number, f"empty '|' field in the term {line!r}")
+            if columns:
+                parts = [str(column + 1)] + parts
             mode_text, ops = parts[0], parts[1:]
             if mode_text.isdigit():
                 mode = int(mode_text) - 1
