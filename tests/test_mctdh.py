@@ -4,12 +4,11 @@ import textwrap
 
 import numpy as np
 import pytest
+from conftest import random_quadratic_model
 
 import ehrenspeed as es
 from ehrenspeed.errors import InputError
 from ehrenspeed.units import EV, INV_CM
-
-from conftest import random_quadratic_model
 
 VC = es.models.VibronicCoupling
 
@@ -103,7 +102,7 @@ def test_round_trip(tmp_path, make):
     np.testing.assert_array_equal(back.omega, model.omega)
     np.testing.assert_array_equal(back._constant, model._constant)
     np.testing.assert_array_equal(back._linear, model._linear)
-    sym = lambda m: m._quadratic + np.swapaxes(m._quadratic, 0, 1)  # noqa: E731  (q_a q_b = q_b q_a)
+    sym = lambda m: m._quadratic + np.swapaxes(m._quadratic, 0, 1)
     np.testing.assert_allclose(sym(back), sym(model), rtol=0, atol=1e-17)
     q = np.random.default_rng(3).normal(size=(7, model.n_dof))
     for what in ("potential", "gradient", "hessian"):
@@ -114,7 +113,7 @@ def test_second_round_trip_is_textually_identical(tmp_path):
     model = random_quadratic_model()
     model.to_mctdh(tmp_path / "a.op")
     VC.from_mctdh(tmp_path / "a.op").to_mctdh(tmp_path / "b.op")
-    text = lambda p: p.read_text().split("end-title")[1]  # noqa: E731  (past the model's name)
+    text = lambda p: p.read_text().split("end-title")[1]
     assert text(tmp_path / "a.op") == text(tmp_path / "b.op")
 
 

@@ -47,7 +47,7 @@ def test_literature_numbers(pair):
 def test_speed_equals_ehrenfest(pair):
     model = pair[0]
     wp = model.initial_wavepacket()
-    common = dict(n_traj=32, dt=10.0, t_final=400.0, output_every=10, seed=4)
+    common = {"n_traj": 32, "dt": 10.0, "t_final": 400.0, "output_every": 10, "seed": 4}
     ehr = es.run(model, wp, "ehrenfest", **common)
     spd = es.run(model, wp, "speed", **common)
     for name in ("population", "position", "momentum", "potential_energy"):

@@ -2,11 +2,10 @@
 
 import numpy as np
 import pytest
+from conftest import random_quadratic_model
 
 import ehrenspeed as es
 from ehrenspeed.errors import InputError
-
-from conftest import random_quadratic_model
 
 VC = es.models.VibronicCoupling
 

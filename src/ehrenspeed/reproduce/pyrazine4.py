@@ -45,8 +45,8 @@ MCTDH_P_S2 = np.array([
 MCTDH_TIMES_FS = np.arange(0.0, 120.1, 2.0)
 
 #: the full run's grid: points and half-widths per mode (10a, 6a, 1, 9a)
-GRID = dict(points=(32, 32, 24, 24), half_width=(8.0, 8.0, 8.0, 7.0))
-QUICK_GRID = dict(points=(16, 16, 12, 12), half_width=(7.0, 7.0, 7.0, 6.0))
+GRID = {"points": (32, 32, 24, 24), "half_width": (8.0, 8.0, 8.0, 7.0)}
+QUICK_GRID = {"points": (16, 16, 12, 12), "half_width": (7.0, 7.0, 7.0, 6.0)}
 
 
 def settings(quick: bool) -> dict:
@@ -69,8 +69,8 @@ def run(out: Output) -> dict:
     times = np.arange(0.0, cfg["t_final_fs"] + 1e-9, 0.5) * FS
     grid = make_grid(cfg["points"], cfg["half_width"])
     grid_bytes = memory_estimate(model.n_states, grid, integrator="strang")
-    traj = dict(dt=cfg["dt"], t_final=times[-1], output_times=times, integrator="yoshida4",
-                progress=out.progress)
+    traj = {"dt": cfg["dt"], "t_final": times[-1], "output_times": times, "integrator": "yoshida4",
+                "progress": out.progress}
     results = {
         "exact": run_exact(model, wp, grid, dt=cfg["dt_exact"], t_final=times[-1], output_times=times,
                            progress=out.progress),
@@ -105,7 +105,7 @@ def run(out: Output) -> dict:
         "max_abs_single_minus_one": float(np.max(np.abs(p["single"].values - 1.0))),
         "potential_evaluations": {name: int(ds.attrs["potential_evaluations"]) for name, ds in results.items()},
         "method_wall_time_s": {name: rounded(ds.attrs["wall_time_s"], 3) for name, ds in results.items()},
-        "exact_steps": int(round(times[-1] / cfg["dt_exact"])),
+        "exact_steps": round(times[-1] / cfg["dt_exact"]),
         "exact_max_energy_drift": rounded(results["exact"].attrs["max_energy_drift"]),
     }
     summary["exact_wall_time_per_step_ms"] = rounded(1e3 * summary["method_wall_time_s"]["exact"]
