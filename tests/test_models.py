@@ -22,6 +22,7 @@ ALL_MODELS = sorted(REGISTRY)
 BOXES = {
     "pyrazine3": ([-3.0] * 3, [3.0] * 3),
     "pyrazine_sd": ([-3.0] * 3, [3.0] * 3),
+    "pyrazine4": ([-3.0] * 4, [3.0] * 4),
     "tully_simple": ([-4.0], [4.0]),
     "tully_dual": ([-6.0], [6.0]),
     "tully_extended": ([-5.0], [5.0]),

@@ -16,6 +16,7 @@ POLICIES = [
 MODELS = [
     ("pyrazine3", lambda: es.models.Pyrazine3()),
     ("pyrazine_sd", lambda: es.models.PyrazineSchneiderDomcke()),
+    ("pyrazine4", lambda: es.models.Pyrazine4()),
     ("random_quadratic", random_quadratic_model),
 ]
 

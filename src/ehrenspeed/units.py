@@ -5,6 +5,9 @@ Values as in CODATA 2018, rounded as in the project specification.
 
 #: 1 eV in hartree.
 EV = 0.036749322
+#: 1 cm^-1 (wavenumber) in hartree: 1 / 219474.6313632 (CODATA 2018, hc R_inf-based
+#: conversion 1 Eh = 219474.6313632 cm^-1).
+INV_CM = 1.0 / 219474.6313632
 #: 1 femtosecond in atomic units of time (1 a.u. = 0.024188843 fs).
 FS = 1.0 / 0.024188843
 #: 1 unified atomic mass unit in electron masses.

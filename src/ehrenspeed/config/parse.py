@@ -124,13 +124,20 @@ def _parse_model(t: _Table, source: str) -> ModelConfig:
 
     name = t.string("name", None)
     python_model = t.string("python_model", None)
+    mctdh_operator = t.string("mctdh_operator", None)
     path = t.string("path", None)
     params_table = t.table("parameters")
     params = {} if params_table is None else dict(params_table.data)
     t.finish()
     _check_finite_values(params, "model.parameters", source)
-    if (name is None) == (python_model is None):
-        raise InputError(f"{source}: [model] needs exactly one of 'model.name' or 'model.python_model'")
+    if sum(x is not None for x in (name, python_model, mctdh_operator)) != 1:
+        raise InputError(f"{source}: [model] needs exactly one of 'model.name', 'model.python_model' "
+                         "or 'model.mctdh_operator'")
+    if mctdh_operator is not None:
+        if params or path is not None:
+            raise InputError(f"{source}: keys 'model.parameters' and 'model.path' are not used with "
+                             "'model.mctdh_operator' (the operator file holds every parameter)")
+        return ModelConfig(mctdh_operator=mctdh_operator)
     if name is not None:
         if name.lower() not in REGISTRY:
             close = difflib.get_close_matches(name.lower(), sorted(REGISTRY), n=1)

@@ -42,12 +42,17 @@ class ModelConfig:
     path : str or None
         Directory searched first for the ``python_model`` module; [default]
         the configuration file's directory.
+    mctdh_operator : str or None
+        An MCTDH / Quantics operator file (``.op``) read by
+        :meth:`~ehrenspeed.models.VibronicCoupling.from_mctdh`, relative to
+        the configuration file's directory.
     """
 
     name: str | None = None
     parameters: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
     python_model: str | None = None
     path: str | None = None
+    mctdh_operator: str | None = None
 
 
 @dataclass(frozen=True)
@@ -197,6 +202,8 @@ class Config:
         model: dict[str, Any] = {}
         if self.model.name is not None:
             model["name"] = self.model.name
+        elif self.model.mctdh_operator is not None:
+            model["mctdh_operator"] = str(Path(self.base_dir, self.model.mctdh_operator).resolve())
         else:
             model["python_model"] = self.model.python_model
             model["path"] = str(Path(self.base_dir, self.model.path or ".").resolve())
@@ -290,6 +297,8 @@ class Config:
         except EhrenspeedError as exc:
             if str(exc).startswith(f"{self.source}:"):  # already names the file and the key
                 raise
+            if self.model.mctdh_operator is not None and str(exc).startswith(f"{self._operator_path()}:"):
+                raise  # FILE:LINE: in the operator file says more than the config's name would
             # the model's constructor does not know the key: say which table
             where = f"[model] {self.model.name!r}: " if self.model.name else ""
             raise InputError(f"{self.source}: {where}{exc}") from None
@@ -313,10 +322,15 @@ class Config:
             raise InputError(f"{self.source}: {exc}") from None
         return Prepared(model, wavepacket, method, grid)
 
+    def _operator_path(self) -> Path:
+        return Path(self.base_dir, self.model.mctdh_operator)
+
     def _build_model(self):
         from .. import models
         from .parse import _import_model
 
+        if self.model.mctdh_operator is not None:
+            return models.VibronicCoupling.from_mctdh(self._operator_path())
         if self.model.name is not None:
             def make(parameters):
                 return models.get(self.model.name, **parameters)

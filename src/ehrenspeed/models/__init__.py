@@ -18,6 +18,7 @@ from .furan import FuranDimer, collision_momentum
 from .retinal import Retinal
 from .tully import TullyDual, TullyExtended, TullySimple
 from .user import FunctionModel, from_function, validate_model
+from .pyrazine_raab import Pyrazine4
 from .vibronic import Pyrazine3, PyrazineSchneiderDomcke, VibronicCoupling
 
 #: name (as in config files) -> model class. Classes listed here build with
@@ -25,6 +26,7 @@ from .vibronic import Pyrazine3, PyrazineSchneiderDomcke, VibronicCoupling
 REGISTRY: dict[str, type[Model]] = {
     "pyrazine3": Pyrazine3,
     "pyrazine_sd": PyrazineSchneiderDomcke,
+    "pyrazine4": Pyrazine4,
     "tully_simple": TullySimple,
     "tully_dual": TullyDual,
     "tully_extended": TullyExtended,
@@ -56,7 +58,7 @@ def get(name: str, **parameters) -> Model:
 
 
 __all__ = [
-    "Model", "REGISTRY", "get", "Pyrazine3", "PyrazineSchneiderDomcke", "VibronicCoupling",
+    "Model", "REGISTRY", "get", "Pyrazine3", "PyrazineSchneiderDomcke", "Pyrazine4", "VibronicCoupling",
     "TullySimple", "TullyDual", "TullyExtended", "LinearCrossing", "JahnTeller",
     "landau_zener_probability", "Chemisorption", "ChemisorptionReversing", "FuranDimer",
     "collision_momentum", "Retinal", "DisplacedOscillators", "FunctionModel", "from_function", "validate_model",

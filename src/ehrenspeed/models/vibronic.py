@@ -45,10 +45,16 @@ class VibronicCoupling(Model):
         Quadratic intrastate terms: V_kk += sum_ab gamma_kab q_a q_b.
     mu : array_like, shape (S, S, D, D), optional
         Quadratic interstate terms: V_kl += sum_ab mu_klab q_a q_b (k != l).
+    eta : array_like, shape (S, S), optional
+        Constant interstate couplings: V_kl += eta_kl (k != l); symmetric,
+        its diagonal must be zero (use ``energies``).
     unit : {"hartree", "eV"}
         Energy unit of all arrays; converted to hartree once, here.
     name : str
         Name reported in results.
+    modes : sequence of str, optional
+        Labels of the D coordinates (e.g. ``"v10a"``), used by the file
+        writers; [default] ``"q1"``, ``"q2"``, ...
 
     Notes
     -----
@@ -63,7 +69,7 @@ class VibronicCoupling(Model):
                        "unit": "one of: hartree, eV", "name": "text"}
 
     def __init__(self, omega, energies, kappa, lam, gamma=None, mu=None, unit="hartree",
-                 name="vibronic"):
+                 name="vibronic", eta=None, modes=None):
         self._record_parameters(locals())
         factor = _UNIT_FACTORS.get(str(unit).lower())
         if factor is None:
@@ -89,13 +95,23 @@ class VibronicCoupling(Model):
                 raise InputError("mu must be symmetric in its two state indices")
             off = ~np.eye(s, dtype=bool)
             quad[off] += mu[off]
+        constant = np.diag(energies)
+        if eta is not None:
+            eta = np.asarray(eta, dtype=float).reshape(s, s) * factor
+            if not np.allclose(eta, eta.T) or np.any(np.diag(eta) != 0):
+                raise InputError("eta must be symmetric with a zero diagonal (diagonal constants are 'energies')")
+            constant = constant + eta
+        labels = [f"q{a + 1}" for a in range(d)] if modes is None else [str(m) for m in modes]
+        if len(labels) != d or len(set(labels)) != d:
+            raise InputError(f"modes must be {d} distinct labels, got {labels!r}")
+        self.mode_labels = tuple(labels)
         self.name = name
         self.n_states, self.n_dof = s, d
         self.omega = omega
         self.mass = 1.0 / omega
         self.energies = energies
         # V(q) = E + sum_a L_a q_a + sum_ab Q_ab q_a q_b, stored coordinate-first
-        self._constant = np.diag(energies)
+        self._constant = constant
         self._linear = np.moveaxis(linear, 2, 0)                    # (D, S, S)
         self._quadratic = np.moveaxis(quad, (2, 3), (0, 1))         # (D, D, S, S)
         self._hess = self._quadratic + np.swapaxes(self._quadratic, 0, 1)
@@ -130,6 +146,53 @@ class VibronicCoupling(Model):
     def hessian(self, q):
         q = np.asarray(q, dtype=float)
         return np.broadcast_to(self._hess, (q.shape[0],) + self._hess.shape).copy()
+
+    def coefficients(self) -> dict:
+        """The model's polynomial coefficients, in hartree, as the file writers need them.
+
+        Returns
+        -------
+        dict
+            ``omega`` (D,), ``energies`` (S,), ``eta`` (S, S) constant
+            couplings, ``linear`` (S, S, D) with kappa on the diagonal and
+            lambda off it, and ``quadratic`` (S, S, D, D): the coefficient
+            of q_a q_b (a <= b, each unordered pair once; zero for a > b) in
+            V_kl beyond the reference oscillator's w_a q_a^2 / 2.
+        """
+        s, d = self.n_states, self.n_dof
+        quad = np.moveaxis(self._quadratic, (0, 1), (2, 3)).copy()   # (S, S, D, D)
+        quad[np.arange(s), np.arange(s)] -= 0.5 * np.diag(self.omega)
+        # q_a q_b and q_b q_a are one monomial: fold the lower triangle onto the upper
+        upper = np.triu(quad + np.swapaxes(quad, 2, 3), k=1) + quad * np.eye(d)
+        eta = self._constant - np.diag(np.diag(self._constant))
+        return {"omega": self.omega.copy(), "energies": np.diag(self._constant).copy(), "eta": eta,
+                "linear": np.moveaxis(self._linear, 0, 2).copy(), "quadratic": upper}
+
+    @classmethod
+    def from_mctdh(cls, path, n_states=None) -> "VibronicCoupling":
+        """Read an MCTDH / Quantics operator file (``.op``); see :mod:`.mctdh_operator`."""
+        from .mctdh_operator import read_mctdh
+
+        return cls(**read_mctdh(path, n_states=n_states))
+
+    def to_mctdh(self, path) -> None:
+        """Write this model as an MCTDH / Quantics operator file; see :mod:`.mctdh_operator`."""
+        from .mctdh_operator import write_mctdh
+
+        write_mctdh(self, path)
+
+    @classmethod
+    def from_sharc(cls, path) -> "VibronicCoupling":
+        """Read a SHARC ``LVC.template`` (and its V0 file); see :mod:`.sharc_lvc`."""
+        from .sharc_lvc import read_sharc
+
+        return cls(**read_sharc(path))
+
+    def to_sharc(self, path) -> None:
+        """Write this model as a SHARC ``LVC.template`` plus a synthetic ``V0.txt``; see :mod:`.sharc_lvc`."""
+        from .sharc_lvc import write_sharc
+
+        write_sharc(self, path)
 
     @classmethod
     def from_file(cls, path) -> "VibronicCoupling":
@@ -226,6 +289,16 @@ class VibronicCoupling(Model):
         zeros = np.zeros(self.n_dof)
         return Wavepacket(zeros, zeros, np.ones(self.n_dof), state)
 
+    def initial_wavepacket(self, state=0) -> Wavepacket:
+        """The reference oscillator's ground state put vertically on diabatic ``state`` (0-based).
+
+        This is the Franck-Condon excitation of the usual vibronic-coupling
+        study; ``[initial] from_model = true, state = 1`` in a configuration.
+        """
+        if not isinstance(state, (int, np.integer)) or not 0 <= state < self.n_states:
+            raise InputError(f"state must be an index 0..{self.n_states - 1}, got {state!r}")
+        return self.ground_state_wavepacket(state=int(state))
+
 
 def _coupled_pair(n_states: int, k: int, l: int, kappa_k, kappa_l, lam: float):
     """Pyrazine's couplings in modes (nu6a, nu1, nu10a): tuning of states k and l
@@ -285,7 +358,7 @@ class Pyrazine3(VibronicCoupling):
         gamma = np.zeros((3, 3, 3))
         gamma[1, 2, 2], gamma[2, 2, 2] = gamma1, gamma2
         super().__init__(omega, [0.0, e1, e1 + gap], kappa, lam_arr, gamma=gamma, unit="eV",
-                         name="pyrazine3")
+                         name="pyrazine3", modes=("v6a", "v1", "v10a"))
 
     def initial_wavepacket(self) -> Wavepacket:
         """S0 vibrational ground state, vertically excited to S2."""
@@ -317,7 +390,8 @@ class PyrazineSchneiderDomcke(VibronicCoupling):
                  kappa2=(0.149, -0.254), lam=0.262, e1=3.94, e2=4.84):
         self._record_parameters(locals())
         kappa, lam_arr = _coupled_pair(2, 0, 1, kappa1, kappa2, lam)
-        super().__init__(omega, [e1, e2], kappa, lam_arr, unit="eV", name="pyrazine_sd")
+        super().__init__(omega, [e1, e2], kappa, lam_arr, unit="eV", name="pyrazine_sd",
+                         modes=("v6a", "v1", "v10a"))
 
     def initial_wavepacket(self) -> Wavepacket:
         """Ground vibrational state placed on S2."""

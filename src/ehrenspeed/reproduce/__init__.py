@@ -18,6 +18,7 @@ from .common import Output
 #: reproduction name -> module under ehrenspeed.reproduce
 REPRODUCTIONS = {
     "pyrazine": "pyrazine",
+    "pyrazine4": "pyrazine4",
     "chemisorption": "chemisorption",
     "furan": "furan",
     "retinal": "retinal",
@@ -32,7 +33,7 @@ def reproduce(name: str, directory=None, quick: bool = False, seed: int = 1,
 
     Parameters
     ----------
-    name : {"pyrazine", "chemisorption", "furan", "retinal", "primer", "tged"}
+    name : {"pyrazine", "pyrazine4", "chemisorption", "furan", "retinal", "primer", "tged"}
     directory : path-like, optional
         Output directory; [default] ``reproduce-<name>``.
     quick : bool
