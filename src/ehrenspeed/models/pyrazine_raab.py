@@ -74,6 +74,10 @@ class Pyrazine4(VibronicCoupling):
         0-120 fs with 2, and miss it by 0.097 with 1 (docs/models.md).
     """
 
+    parameter_units = {"omega": "eV", "delta": "eV", "kappa1": "eV", "kappa2": "eV", "gamma1": "eV",
+                       "gamma2": "eV", "bilinear1": "eV", "bilinear2": "eV", "lam": "eV",
+                       "coupling_bilinear": "eV", "bilinear_factor": "1"}
+
     def __init__(self, omega=(0.1139, 0.0739, 0.1258, 0.1525), delta=0.423,
                  kappa1=(0.09806, 0.05033, 0.14521), kappa2=(-0.13545, 0.17100, 0.03746),
                  gamma1=-0.01159, gamma2=-0.01159,
