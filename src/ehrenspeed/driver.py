@@ -27,7 +27,7 @@ from .errors import InputError, OutputError, RunInterrupted, SimulationError
 from .models.base import Model
 from .observables import ENSEMBLE_OBSERVABLES, ensemble_means, per_trajectory
 from .parallel import as_comm, block
-from .potentials import as_method
+from .potentials import as_method, context_rows
 from .progress import LogProgress, make_progress
 from .propagators import as_integrator
 from .results import make_dataset
@@ -188,6 +188,8 @@ class TrajectoryRun:
         self.counted = CountingModel(model)
         self.source = self.method.make_source(self.counted)
         self.source.comm = self.comm
+        # multi-centre SPEED regroups every so many steps and counts substeps
+        self.source.substeps_per_step = len(self.integrator.weights)
         self.inv_mass = 1.0 / np.asarray(model.mass, dtype=float)
         self.state = state.take(self.block)
         self.n_steps = 0
@@ -259,7 +261,8 @@ class TrajectoryRun:
         pieces = []
         for start in range(0, n, chunk):
             part = state.take(slice(start, start + chunk))
-            v, _ = self.source.matrices(context, part.q, need_gradient=False)
+            v, _ = self.source.matrices(context_rows(context, slice(start, start + chunk)), part.q,
+                                        need_gradient=False)
             pieces.append(per_trajectory(part, v, self.inv_mass))
         return {key: np.concatenate([piece[key] for piece in pieces]) for key in pieces[0]}
 
@@ -649,6 +652,10 @@ class TrajectoryRun:
             data["trajectory_momentum"] = (("time", "trajectory", "dof"), np.array(self.trajectory_records["p"]))
             data["trajectory_coefficients"] = (("time", "trajectory", "state"),
                                                np.array(self.trajectory_records["c"]))
+        # variables a source adds on the time axis (multi-centre SPEED: n_centres)
+        series = getattr(self.source, "time_series", None)
+        for name, values in ({} if series is None else series()).items():
+            data[name] = (("time",), np.asarray(values))
         m = self.model
         n = self.n_traj_total
         attrs = {
