@@ -71,8 +71,9 @@ class SPEED:
         Adaptive refresh: after each substep's gradient evaluation, compare G
         with the quadratic model's prediction G_prev + H (qbar - qbar_prev);
         recompute H when max |G - G_pred| exceeds this (hartree / coordinate).
-        With ``centres="adaptive"`` also the splitting criterion: a centre
-        that still mispredicts with a fresh Hessian is split in two.
+        With ``centres="adaptive"`` also the splitting criterion: a group is
+        split when its expansion mispredicts the gradient at the means of its
+        two halves (2-means) by more than this.
     centres : int or "adaptive"
         Multi-centre SPEED (:mod:`ehrenspeed.multicentre`): the swarm is
         partitioned into this many groups (seeded k-means in mass-weighted

@@ -78,13 +78,16 @@ class InitialConfig:
 
 @dataclass(frozen=True)
 class MethodConfig:
-    """``[method]``: Ehrenfest, SPEED (with its Hessian policy) or exact."""
+    """``[method]``: Ehrenfest, SPEED (with its Hessian policy and centres) or exact."""
 
     name: str = "ehrenfest"
     hessian_every: int = 1
     reference_hessian: bool = False
     reference_geometry: tuple | None = None
     adaptive_tol: float | None = None
+    centres: Any = 1
+    max_centres: int | None = None
+    regroup_every: int | None = None
 
 
 @dataclass(frozen=True)
@@ -213,6 +216,11 @@ class Config:
                 method["reference_geometry"] = list(m.reference_geometry)
             if m.adaptive_tol is not None:
                 method["adaptive_tol"] = m.adaptive_tol
+            if m.centres != 1:  # one-centre SPEED keeps the layout it always had
+                method["centres"] = m.centres
+                for key in ("max_centres", "regroup_every"):
+                    if getattr(m, key) is not None:
+                        method[key] = getattr(m, key)
         r = self.run
         run = {"dt": r.dt, "t_final": r.t_final, "output_every": r.output_every, "integrator": r.integrator,
                "energy_drift_warning": r.energy_drift_warning}
@@ -432,7 +440,8 @@ class Config:
             return Ehrenfest()
         return SPEED(hessian_every=m.hessian_every, reference_hessian=m.reference_hessian,
                      reference_geometry=None if m.reference_geometry is None else np.array(m.reference_geometry),
-                     adaptive_tol=m.adaptive_tol)
+                     adaptive_tol=m.adaptive_tol, centres=m.centres, max_centres=m.max_centres,
+                     regroup_every=m.regroup_every)
 
     def run_kwargs(self) -> dict[str, Any]:
         """Keyword arguments of :func:`ehrenspeed.run` (or ``run_exact``) from ``[run]``."""
