@@ -457,14 +457,16 @@ class MultiCentreSource:
         """V (K, S, S) and G (K, D, S, S) at the centres: one batched call each (one executor map)."""
         v = self.model.potential(points)
         g = self.model.gradient(points)
-        for point, vk, gk in zip(points, v, g):
-            _check_at_point(self.model, point, _CENTRE, potential=vk, gradient=gk)
+        if not (np.all(np.isfinite(v)) and np.all(np.isfinite(g))):  # name the first bad centre
+            for point, vk, gk in zip(points, v, g):
+                _check_at_point(self.model, point, _CENTRE, potential=vk, gradient=gk)
         return v, g
 
     def _hessians(self, points: np.ndarray) -> np.ndarray:
         h = self.model.hessian(points)
-        for point, hk in zip(points, h):
-            _check_at_point(self.model, point, _CENTRE, hessian=hk)
+        if not np.all(np.isfinite(h)):
+            for point, hk in zip(points, h):
+                _check_at_point(self.model, point, _CENTRE, hessian=hk)
         self.n_hessians += len(points)
         return h
 
