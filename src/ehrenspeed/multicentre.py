@@ -54,7 +54,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import InputError
+from .errors import InputError, ModelError
 from .parallel import SerialComm, block, collective
 from .potentials import (SPEED, TaylorData, _call_statistics, _check_at_point, _check_reference_geometry,
                          _single_point_calls, taylor_matrices)
@@ -458,8 +458,11 @@ class MultiCentreSource:
         v = self.model.potential(points)
         g = self.model.gradient(points)
         if not (np.all(np.isfinite(v)) and np.all(np.isfinite(g))):  # name the first bad centre
-            for point, vk, gk in zip(points, v, g):
-                _check_at_point(self.model, point, _CENTRE, potential=vk, gradient=gk)
+            try:
+                for point, vk, gk in zip(points, v, g):
+                    _check_at_point(self.model, point, _CENTRE, potential=vk, gradient=gk)
+            except ModelError as exc:
+                raise ModelError(f"{exc}; {_RUNAWAY}") from None
         return v, g
 
     def _hessians(self, points: np.ndarray) -> np.ndarray:
@@ -563,3 +566,8 @@ class MultiCentreSource:
 
 #: Where multi-centre SPEED evaluates the model, in messages.
 _CENTRE = "a group mean (a multi-centre SPEED expansion point)"
+
+#: Why a group mean goes where the model is not finite, and what to do.
+_RUNAWAY = ("a group whose quadratic surface has negative curvature is unbounded below and its trajectories "
+            "can run away (furan's Morse curve beyond its inflection point does this): use fewer centres, "
+            "no regroup_every, or Ehrenfest")
