@@ -255,3 +255,16 @@ def test_two_mpi_ranks_equal_one_process(tmp_path):
                 assert distributed.attrs[key] == serial.attrs[key], (name, suffix, key)
         assert serial.n_centres.values[0] == 1 and serial.n_centres.values[-1] > 1
         assert serial.attrs["regroupings"] > 0 and serial.attrs["centre_splits"] > 0
+
+
+def test_on_the_fly_cost_is_k_times_speed():
+    """Each centre costs what SPEED's one expansion costs: K times the single points, in batched calls."""
+    tully = es.models.TullySimple()
+    model = es.models.from_single_point(lambda q: tully.potential(q[None])[0], 2, 1, 2000.0, executor="serial",
+                                        name="tully_sp")
+    kwargs = dict(n_traj=9, dt=20.0, t_final=200.0, output_every=5, seed=1)
+    wp = tully.initial_wavepacket()
+    one = es.run(model, wp, es.SPEED(), **kwargs)
+    three = es.run(model, wp, es.SPEED(centres=3), **kwargs)
+    assert three.attrs["electronic_structure_calls"] == 3 * one.attrs["electronic_structure_calls"]
+    assert three.attrs["hessian_evaluations"] == 3 * one.attrs["hessian_evaluations"]

@@ -455,8 +455,8 @@ class MultiCentreSource:
 
     def _potential_gradient(self, points: np.ndarray):
         """V (K, S, S) and G (K, D, S, S) at the centres: one batched call each (one executor map)."""
-        v = self.model.potential(points)
-        g = self.model.gradient(points)
+        # one call for both: an on-the-fly model that returns gradients computes each point once
+        v, g = self.model.potential_and_gradient(points)
         if not (np.all(np.isfinite(v)) and np.all(np.isfinite(g))):  # name the first bad centre
             try:
                 for point, vk, gk in zip(points, v, g):
