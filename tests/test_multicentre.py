@@ -268,3 +268,21 @@ def test_on_the_fly_cost_is_k_times_speed():
     three = es.run(model, wp, es.SPEED(centres=3), **kwargs)
     assert three.attrs["electronic_structure_calls"] == 3 * one.attrs["electronic_structure_calls"]
     assert three.attrs["hessian_evaluations"] == 3 * one.attrs["hessian_evaluations"]
+
+
+@pytest.mark.parametrize("damage, expected", [
+    (lambda a: a.pop("source/labels"), "no 'source/labels'"),
+    (lambda a: a.__setitem__("source/labels", a["source/labels"][:-1]), "'source/labels' of shape"),
+    (lambda a: a.__setitem__("source/labels", np.zeros_like(a["source/labels"])), "grouping of 3 centres"),
+    (lambda a: a.__setitem__("source/centre_hessian", a["source/centre_hessian"][:2]), "'source/centre_hessian'"),
+])
+def test_damaged_grouping_in_checkpoint_is_refused(tmp_path, damage, expected):
+    model = es.models.Retinal()
+    kwargs = dict(method=es.SPEED(centres=3), n_traj=9, dt=4.0, t_final=40.0, seed=2)
+    sim = TrajectoryRun(model, model.initial_wavepacket(), **kwargs)
+    sim.advance()
+    arrays, meta = sim.checkpoint_state()
+    damage(arrays)
+    other = TrajectoryRun(model, model.initial_wavepacket(), **kwargs)
+    with pytest.raises(es.InputError, match=expected.replace("(", r"\(")):
+        other.restore(arrays, meta)

@@ -504,6 +504,9 @@ class TrajectoryRun:
                 raise InputError(f"{where} was written for a different configuration ({difference})")
             self._check_counters(meta, where)
             self._check_shapes(arrays, int(meta["n_records"]), where)
+            check_source = getattr(self.source, "check_state", None)
+            if check_source is not None:  # a source with its own layout (multi-centre SPEED's grouping)
+                check_source(_source_state(arrays, meta), self.n_traj_total, int(meta["n_records"]), where)
             saved_model = dict(meta["model"])
         except InputError:
             raise
@@ -566,10 +569,7 @@ class TrajectoryRun:
         if self.save_trajectories:
             self.trajectory_records = {name: list(arrays[f"trajectory/{name}"])
                                        for name in self.trajectory_records}
-        source_state = dict(meta["source"])
-        source_state.update({key[len("source/"):]: value for key, value in arrays.items()
-                             if key.startswith("source/")})
-        self.source.set_state(source_state)
+        self.source.set_state(_source_state(arrays, meta))
         # the counts are the whole run's: Ehrenfest's are summed over the ranks
         # by finish(), so one rank holds them; SPEED's are every rank's
         holder = self.method.name != "ehrenfest" or self.comm.is_root
@@ -800,6 +800,13 @@ def run(model: Model, initial, method="ehrenfest", n_traj: int | None = None, dt
         if bar is not None:
             bar.close()
     return sim.finish()
+
+
+def _source_state(arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> dict[str, Any]:
+    """The potential source's state from a checkpoint: its scalars and its ``source/`` arrays."""
+    state = dict(meta["source"])
+    state.update({key[len("source/"):]: value for key, value in arrays.items() if key.startswith("source/")})
+    return state
 
 
 class _StopRequested(Exception):

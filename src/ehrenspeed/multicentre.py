@@ -536,6 +536,40 @@ class MultiCentreSource:
             state.update(reference_hessian=self.reference_h, reference_point=self.reference_point)
         return state
 
+    def check_state(self, state: dict[str, Any], n_traj: int, n_records: int, where: str) -> None:
+        """Refuse a checkpoint whose grouping does not fit this run (InputError naming the array).
+
+        Parameters
+        ----------
+        state : dict
+            As :meth:`get_state` gives it (read back from a checkpoint).
+        n_traj : int
+            Trajectories of the run.
+        n_records : int
+            Output times recorded in the checkpoint (one ``n_centres`` each).
+        where : str
+            The checkpoint, for the message.
+        """
+        d, s = self.model.n_dof, self.model.n_states
+
+        def need(name, shape):
+            if name not in state:
+                raise InputError(f"{where} is incomplete: no 'source/{name}'")
+            if np.shape(state[name]) != shape:
+                raise InputError(f"{where} holds 'source/{name}' of shape {np.shape(state[name])}, this run "
+                                 f"needs {shape}")
+
+        need("n_centres_record", (n_records,))
+        need("labels", (n_traj,))
+        k = int(np.shape(state.get("centre_flags", np.zeros((0, 3))))[0])
+        labels = np.asarray(state["labels"])
+        if k < 1 or labels.min() < 0 or labels.max() != k - 1 or len(np.unique(labels)) != k:
+            raise InputError(f"{where} holds a grouping of {k} centres that does not fit its labels")
+        for name, shape in (("centre_flags", (k, 3)), ("centre_hessian", (k, d, d, s, s)),
+                            ("centre_hessian_point", (k, d)), ("centre_last_qbar", (k, d)),
+                            ("centre_last_v", (k, s, s)), ("centre_last_g", (k, d, s, s))):
+            need(name, shape)
+
     def set_state(self, state: dict[str, Any]) -> None:
         for key in ("n_evaluations", "n_hessians", "n_expansions", "n_splits", "n_regroupings"):
             setattr(self, key, int(state[key]))
