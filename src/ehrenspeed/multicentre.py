@@ -236,7 +236,6 @@ class _Centre:
     h: np.ndarray | None = None
     h_point: np.ndarray | None = None
     last: TaylorData | None = None
-    h_fresh: bool = False  # H was computed at ``last``'s expansion point
 
 
 class MultiCentreSource:
@@ -337,7 +336,8 @@ class MultiCentreSource:
 
     def _means(self, q_all: np.ndarray) -> np.ndarray:
         """Group means, shape (K, D), over the members in global order."""
-        return np.array([self.periodicity.mean(q_all[self.labels == k]) for k in range(len(self.centres))])
+        everyone = MultiTaylorData([], self.labels, self.periodicity)
+        return np.array([self.periodicity.mean(q_all[rows]) for _, rows in everyone.groups()])
 
     # -- evaluation -----------------------------------------------------------------
     def _evaluate_all(self, q_all: np.ndarray, for_observables: bool) -> MultiTaylorData:
@@ -360,8 +360,6 @@ class MultiCentreSource:
             return MultiTaylorData(data, self.labels, self.periodicity)
         refresh = self._policy(means, g)
         self._compute_hessians(refresh, means)
-        for k, c in enumerate(self.centres):
-            c.h_fresh = k in refresh
         data = [TaylorData(means[k], v[k], g[k], self._hessian(c)) for k, c in enumerate(self.centres)]
         if self.adaptive and self.n_evaluations % self.substeps_per_step == 0:
             self._split_where_mispredicted(q_all, data)
@@ -443,7 +441,7 @@ class MultiCentreSource:
         h = self._hessians(means)
         for i, j in enumerate((k, new)):
             _check_at_point(self.model, means[i], _CENTRE, potential=v[i])
-            centre = _Centre(h=h[i], h_point=means[i], h_fresh=True)
+            centre = _Centre(h=h[i], h_point=means[i])
             item = TaylorData(means[i], v[i], g[i], h[i])
             if j == new:
                 self.centres.append(centre)
@@ -520,12 +518,12 @@ class MultiCentreSource:
         cached = [x for c in self.centres
                   for x in (c.h, *(() if c.last is None else (c.last.v, c.last.g))) if x is not None]
         dtype = np.result_type(np.float64, *cached)
-        flags = np.zeros((k, 3), dtype=np.int64)  # has H, has previous expansion, H fresh
+        flags = np.zeros((k, 2), dtype=np.int64)  # has H, has previous expansion
         h = np.zeros((k, d, d, s, s), dtype=dtype)
         h_point = np.zeros((k, d))
         last_q, last_v, last_g = np.zeros((k, d)), np.zeros((k, s, s), dtype=dtype), np.zeros((k, d, s, s), dtype)
         for i, c in enumerate(self.centres):
-            flags[i] = (c.h is not None, c.last is not None, c.h_fresh)
+            flags[i] = (c.h is not None, c.last is not None)
             if c.h is not None:
                 h[i], h_point[i] = c.h, c.h_point
             if c.last is not None:
@@ -561,11 +559,11 @@ class MultiCentreSource:
 
         need("n_centres_record", (n_records,))
         need("labels", (n_traj,))
-        k = int(np.shape(state.get("centre_flags", np.zeros((0, 3))))[0])
+        k = int(np.shape(state.get("centre_flags", np.zeros((0, 2))))[0])
         labels = np.asarray(state["labels"])
         if k < 1 or labels.min() < 0 or labels.max() != k - 1 or len(np.unique(labels)) != k:
             raise InputError(f"{where} holds a grouping of {k} centres that does not fit its labels")
-        for name, shape in (("centre_flags", (k, 3)), ("centre_hessian", (k, d, d, s, s)),
+        for name, shape in (("centre_flags", (k, 2)), ("centre_hessian", (k, d, d, s, s)),
                             ("centre_hessian_point", (k, d)), ("centre_last_qbar", (k, d)),
                             ("centre_last_v", (k, s, s)), ("centre_last_g", (k, d, s, s))):
             need(name, shape)
@@ -584,8 +582,8 @@ class MultiCentreSource:
         if flags.shape[0] != int(self.labels.max()) + 1 or self.labels.min() < 0:
             raise InputError("the multi-centre grouping in the checkpoint is inconsistent")
         self.centres = []
-        for i, (has_h, has_last, fresh) in enumerate(flags):
-            c = _Centre(h_fresh=bool(fresh))
+        for i, (has_h, has_last) in enumerate(flags):
+            c = _Centre()
             if has_h:
                 c.h = np.array(state["centre_hessian"][i])
                 c.h_point = np.array(state["centre_hessian_point"][i])
