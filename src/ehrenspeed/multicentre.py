@@ -600,6 +600,6 @@ class MultiCentreSource:
 _CENTRE = "a group mean (a multi-centre SPEED expansion point)"
 
 #: Why a group mean goes where the model is not finite, and what to do.
-_RUNAWAY = ("a group whose quadratic surface has negative curvature is unbounded below and its trajectories "
-            "can run away (furan's Morse curve beyond its inflection point does this): use fewer centres, "
-            "no regroup_every, or Ehrenfest")
+_RUNAWAY = ("a group's quadratic surface need not hold its members where the model would (no repulsive "
+            "wall, or negative curvature), so they can run away and a later group mean can land where the "
+            "model overflows (furan with regrouping does this): use fewer centres, no regroup_every, or Ehrenfest")
