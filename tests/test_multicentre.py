@@ -148,6 +148,16 @@ def test_adaptive_centres_split_up_to_the_maximum():
     assert res.attrs["max_gradient_prediction_error"] < 1e-6
 
 
+def test_adaptive_centres_as_api_md_writes_them():
+    """``es.SPEED(centres="adaptive", max_centres=K)``, no tolerance: split by the relative misprediction."""
+    model = es.models.Retinal()
+    res = es.run(model, model.initial_wavepacket(), es.SPEED(centres="adaptive", max_centres=3),
+                 n_traj=24, dt=4.0, t_final=4000.0, output_every=50, seed=1)
+    series = res.n_centres.values
+    assert series[0] == 1 and series[10] == 1 and series[-1] == 3   # splits when the swarm branches
+    assert res.attrs["hessian_policy"] == "every_step"
+
+
 def test_kmeans_is_deterministic_and_numbered_by_first_appearance():
     rng = np.random.default_rng(0)
     x = np.concatenate([rng.normal(5, 0.1, (20, 2)), rng.normal(-5, 0.1, (20, 2)), rng.normal(0, 0.1, (20, 2))])

@@ -39,7 +39,9 @@ the gradient at the two halves' means with the group's expansion,
 max |G(qbar_half) - G_k - H_k (qbar_half - qbar_k)| -- the measure of
 ``SPEED(adaptive_tol=...)``, taken at the means the group would split into.
 Above ``adaptive_tol`` the group is split (largest misprediction first)
-until ``max_centres``. The check costs two gradients per group and step;
+until ``max_centres``; without ``adaptive_tol``, when the misprediction
+exceeds :data:`DEFAULT_SPLIT_FRACTION` of max |G(qbar_half) - G_k|, the
+gradient's change across the group. The check costs two gradients per group and step;
 they become the new centres' gradients when the group splits. (The
 one-substep lag measure at the group's own mean, which SPEED uses to
 refresh its Hessian and which stays the Hessian policy here, cannot see a
@@ -68,6 +70,11 @@ MAX_ITERATIONS = 300
 
 #: Default bound on the number of centres of ``centres="adaptive"``.
 DEFAULT_MAX_CENTRES = 8
+
+#: Without ``adaptive_tol``, ``centres="adaptive"`` splits a group when its
+#: expansion gets this fraction of the gradient's change from its mean to a
+#: half's mean wrong (dimensionless, so it needs no energy scale).
+DEFAULT_SPLIT_FRACTION = 0.1
 
 
 def kmeans(x: np.ndarray, k: int, seed: int = GROUPING_SEED) -> np.ndarray:
@@ -421,12 +428,19 @@ class MultiCentreSource:
         for point, gk in zip(probes, g_probe):
             _check_at_point(self.model, point, _CENTRE, gradient=gk)
         ranked = []
+        tol = self.method.adaptive_tol
         for i, (k, members, halves, means) in enumerate(candidates):
             d = self.periodicity.displacement(means, data[k].qbar)
             predicted = data[k].g[None] + np.einsum("pb,abkl->pakl", d, data[k].h)
-            error = float(np.max(np.abs(g_probe[2 * i:2 * i + 2] - predicted)))
+            actual = g_probe[2 * i:2 * i + 2]
+            error = float(np.max(np.abs(actual - predicted)))
             self.max_split_error = max(self.max_split_error, error)
-            if error > self.method.adaptive_tol:
+            if tol is None:  # relative to the gradient's change across the group
+                change = float(np.max(np.abs(actual - data[k].g[None])))
+                error = error / change if change > 0 else 0.0
+                if error > DEFAULT_SPLIT_FRACTION:
+                    ranked.append((-error, k, i))
+            elif error > tol:
                 ranked.append((-error, k, i))
         for _, k, i in sorted(ranked)[:room]:
             self._split(k, candidates[i], g_probe[2 * i:2 * i + 2], data)

@@ -73,14 +73,16 @@ class SPEED:
         recompute H when max |G - G_pred| exceeds this (hartree / coordinate).
         With ``centres="adaptive"`` also the splitting criterion: a group is
         split when its expansion mispredicts the gradient at the means of its
-        two halves (2-means) by more than this.
+        two halves (2-means) by more than this; without it, by more than 10%
+        of the gradient's change from the group's mean to the halves' means.
     centres : int or "adaptive"
         Multi-centre SPEED (:mod:`ehrenspeed.multicentre`): the swarm is
         partitioned into this many groups (seeded k-means in mass-weighted
         coordinates), each moving on the quadratic expansion at its own mean.
         1 (the default) is SPEED; one group per trajectory is Ehrenfest.
-        ``"adaptive"`` starts with one group and splits groups by
-        ``adaptive_tol`` up to ``max_centres``.
+        ``"adaptive"`` starts with one group and splits groups whose
+        expansion mispredicts the gradient (``adaptive_tol``) up to
+        ``max_centres``.
     max_centres : int, optional
         Upper bound on the number of groups with ``centres="adaptive"``
         (default 8).
@@ -131,9 +133,6 @@ class SPEED:
             if isinstance(m, (bool, np.bool_)) or not isinstance(m, (int, np.integer)) or m < 1:
                 raise InputError(f"max_centres must be a positive integer, got {m!r}")
             object.__setattr__(self, "max_centres", int(m))
-        if adaptive and self.adaptive_tol is None:
-            raise InputError("centres='adaptive' needs adaptive_tol (the gradient misprediction that "
-                             "splits a centre, hartree per coordinate unit)")
         r = self.regroup_every
         if r is not None:
             if isinstance(r, (bool, np.bool_)) or not isinstance(r, (int, np.integer)) or r < 1:

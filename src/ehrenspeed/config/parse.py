@@ -230,9 +230,6 @@ def _parse_method(t: _Table, source: str) -> MethodConfig:
                          "reference_hessian or adaptive_tol")
     if geometry is not None and not reference:
         raise t.error("reference_geometry", "needs reference_hessian = true")
-    if centres == "adaptive" and tol is None:
-        raise t.error("centres", "= 'adaptive' needs method.adaptive_tol (the gradient misprediction "
-                      "that splits a centre)")
     return MethodConfig(name, hessian_every, reference, geometry, tol, centres, max_centres, regroup_every)
 
 
