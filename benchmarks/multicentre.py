@@ -5,8 +5,9 @@ reproduction's settings (``ehrenspeed reproduce retinal``: Yoshida-4,
 dt = 4 a.u., torsion interval [-pi, pi) for the trajectories, so the trans
 branch straddles the seam). One Wigner sample (same seed) for every method:
 Ehrenfest, SPEED (K = 1), multi-centre SPEED with K = 2, 4, 8 groups formed
-once at the start, K = 4 regrouped every 25 and every 100 steps, and
-adaptive centres up to 8.
+once at the start, K = 4 regrouped every 25 and every 100 steps, K = 8
+regrouped every 25, and adaptive centres up to 8 (absolute and default
+relative tolerance, and regrouped).
 
 Columns:
 
@@ -55,7 +56,10 @@ def methods():
         "K=8": es.SPEED(centres=8),
         "K=4 regroup 100": es.SPEED(centres=4, regroup_every=100),
         "K=4 regroup 25": es.SPEED(centres=4, regroup_every=25),
+        "K=8 regroup 25": es.SPEED(centres=8, regroup_every=25),
         "adaptive <=8, tol 1e-5": es.SPEED(centres="adaptive", max_centres=8, adaptive_tol=1e-5),
+        "adaptive <=8": es.SPEED(centres="adaptive", max_centres=8),
+        "adaptive <=8, regroup 25": es.SPEED(centres="adaptive", max_centres=8, regroup_every=25),
     }
 
 
