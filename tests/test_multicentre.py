@@ -158,6 +158,21 @@ def test_adaptive_centres_as_api_md_writes_them():
     assert res.attrs["hessian_policy"] == "every_step"
 
 
+def test_redundant_centres_merge(pyrazine):
+    """On a quadratic model any two expansions predict each other exactly: adaptive centres merge them."""
+    from ehrenspeed.counting import CountingModel
+
+    q = es.sample_wigner(pyrazine.initial_wavepacket(), 20, 1, n_states=3).q
+    source = MultiCentreSource(CountingModel(pyrazine), es.SPEED(centres="adaptive", max_centres=4))
+    source._group(q, 3)
+    context = source.evaluate(q)
+    assert len(source.centres) == 2 and source.n_merges == 1 and source.n_splits == 0
+    assert sorted(set(source.labels.tolist())) == [0, 1]
+    assert len(context.centres) == 2
+    source.evaluate(q)
+    assert len(source.centres) == 1 and source.n_merges == 2
+
+
 def test_kmeans_is_deterministic_and_numbered_by_first_appearance():
     rng = np.random.default_rng(0)
     x = np.concatenate([rng.normal(5, 0.1, (20, 2)), rng.normal(-5, 0.1, (20, 2)), rng.normal(0, 0.1, (20, 2))])

@@ -76,6 +76,10 @@ DEFAULT_MAX_CENTRES = 8
 #: half's mean wrong (dimensionless, so it needs no energy scale).
 DEFAULT_SPLIT_FRACTION = 0.1
 
+#: Two centres merge when each predicts the other's gradient within this
+#: fraction of the splitting threshold (hysteresis: see ``_merge_redundant``).
+MERGE_FRACTION = 0.25
+
 
 def kmeans(x: np.ndarray, k: int, seed: int = GROUPING_SEED) -> np.ndarray:
     """Deterministic k-means: k-means++ initialisation, Lloyd iterations.
@@ -275,6 +279,7 @@ class MultiCentreSource:
         self.max_gradient_error = 0.0
         self.max_split_error = 0.0
         self.n_splits = 0
+        self.n_merges = 0
         self.n_regroupings = 0
         self.n_centres_record: list[int] = []
         self._calls0 = _single_point_calls(model)
@@ -369,6 +374,7 @@ class MultiCentreSource:
         self._compute_hessians(refresh, means)
         data = [TaylorData(means[k], v[k], g[k], self._hessian(c)) for k, c in enumerate(self.centres)]
         if self.adaptive and self.n_evaluations % self.substeps_per_step == 0:
+            self._merge_redundant(q_all, data)
             self._split_where_mispredicted(q_all, data)
         for c, d in zip(self.centres, data):
             c.last = d
@@ -396,6 +402,61 @@ class MultiCentreSource:
             elif self.n_evaluations % m.hessian_every == 0:
                 refresh.append(k)
         return refresh
+
+    def _misprediction(self, centre: TaylorData, points: np.ndarray, actual: np.ndarray,
+                       record: bool = True) -> float:
+        """The splitting measure of ``centre``'s expansion at ``points`` (P, D) with gradients ``actual``.
+
+        Absolute, max |G - G_k - H_k d| (hartree per coordinate unit), when
+        ``adaptive_tol`` is given; else that divided by max |G - G_k|.
+        """
+        d = self.periodicity.displacement(points, centre.qbar)
+        predicted = centre.g[None] + np.einsum("pb,abkl->pakl", d, centre.h)
+        error = float(np.max(np.abs(actual - predicted)))
+        if record:  # the splitting test's largest value, reported in the result
+            self.max_split_error = max(self.max_split_error, error)
+        if self.method.adaptive_tol is not None:
+            return error
+        change = float(np.max(np.abs(actual - centre.g[None])))
+        return error / change if change > 0 else 0.0
+
+    def _split_threshold(self) -> float:
+        tol = self.method.adaptive_tol
+        return DEFAULT_SPLIT_FRACTION if tol is None else tol
+
+    def _merge_redundant(self, q_all: np.ndarray, data: list) -> None:
+        """Merge the pair of centres whose expansions predict each other's gradient best, if well enough.
+
+        Two centres are redundant when each one's expansion predicts the
+        other's gradient (already computed: no new evaluation for the test)
+        within a quarter of the splitting threshold; the quarter keeps the
+        merged group from splitting again at once (its halves lie about half
+        as far from its mean, and the misprediction grows with the square of
+        the distance). At most one pair per step; the merged group gets a new
+        expansion at its mean. Its members change surface, like at regrouping.
+        """
+        k = len(self.centres)
+        best = None
+        for i in range(k):
+            for j in range(i + 1, k):
+                error = max(self._misprediction(data[i], data[j].qbar[None], data[j].g[None], record=False),
+                            self._misprediction(data[j], data[i].qbar[None], data[i].g[None], record=False))
+                if error < MERGE_FRACTION * self._split_threshold() and (best is None or error < best[0]):
+                    best = (error, i, j)
+        if best is None:
+            return
+        _, i, j = best
+        labels = self.labels.copy()
+        labels[labels == j] = i
+        labels[labels > j] -= 1          # labels stay 0..K-2
+        self.labels = labels
+        del self.centres[j], data[j]
+        mean = self.periodicity.mean(q_all[labels == i])[None, :]
+        v, g = self._potential_gradient(mean)
+        h = self._hessians(mean)
+        self.centres[i] = _Centre(h=h[0], h_point=mean[0])
+        data[i] = TaylorData(mean[0], v[0], g[0], h[0])
+        self.n_merges += 1
 
     def _split_where_mispredicted(self, q_all: np.ndarray, data: list) -> None:
         """Split groups whose expansion mispredicts the gradient at the means of their two halves.
@@ -428,19 +489,9 @@ class MultiCentreSource:
         for point, gk in zip(probes, g_probe):
             _check_at_point(self.model, point, _CENTRE, gradient=gk)
         ranked = []
-        tol = self.method.adaptive_tol
         for i, (k, members, halves, means) in enumerate(candidates):
-            d = self.periodicity.displacement(means, data[k].qbar)
-            predicted = data[k].g[None] + np.einsum("pb,abkl->pakl", d, data[k].h)
-            actual = g_probe[2 * i:2 * i + 2]
-            error = float(np.max(np.abs(actual - predicted)))
-            self.max_split_error = max(self.max_split_error, error)
-            if tol is None:  # relative to the gradient's change across the group
-                change = float(np.max(np.abs(actual - data[k].g[None])))
-                error = error / change if change > 0 else 0.0
-                if error > DEFAULT_SPLIT_FRACTION:
-                    ranked.append((-error, k, i))
-            elif error > tol:
+            error = self._misprediction(data[k], means, g_probe[2 * i:2 * i + 2])
+            if error > self._split_threshold():
                 ranked.append((-error, k, i))
         for _, k, i in sorted(ranked)[:room]:
             self._split(k, candidates[i], g_probe[2 * i:2 * i + 2], data)
@@ -511,7 +562,8 @@ class MultiCentreSource:
         return {"hessian_policy": self.method.policy, "hessian_evaluations_speed": self.n_hessians,
                 "taylor_expansions": self.n_expansions, "centres": str(self.method.centres),
                 "max_n_centres": max(self.n_centres_record, default=len(self.centres)),
-                "centre_splits": self.n_splits, "regroupings": self.n_regroupings,
+                "centre_splits": self.n_splits, "centre_merges": self.n_merges,
+                "regroupings": self.n_regroupings,
                 "max_gradient_prediction_error": self.max_gradient_error,
                 "max_split_prediction_error": self.max_split_error,
                 **_call_statistics(self.model, self._calls0)}
@@ -522,7 +574,7 @@ class MultiCentreSource:
             "n_evaluations": self.n_evaluations, "n_hessians": self.n_hessians,
             "n_expansions": self.n_expansions, "max_gradient_error": self.max_gradient_error,
             "max_split_error": self.max_split_error,
-            "n_splits": self.n_splits, "n_regroupings": self.n_regroupings,
+            "n_splits": self.n_splits, "n_merges": self.n_merges, "n_regroupings": self.n_regroupings,
             "n_centres_record": np.array(self.n_centres_record, dtype=np.int64)}
         if self.labels is None:
             return state
@@ -583,7 +635,7 @@ class MultiCentreSource:
             need(name, shape)
 
     def set_state(self, state: dict[str, Any]) -> None:
-        for key in ("n_evaluations", "n_hessians", "n_expansions", "n_splits", "n_regroupings"):
+        for key in ("n_evaluations", "n_hessians", "n_expansions", "n_splits", "n_merges", "n_regroupings"):
             setattr(self, key, int(state[key]))
         self.max_gradient_error = float(state["max_gradient_error"])
         self.max_split_error = float(state["max_split_error"])
