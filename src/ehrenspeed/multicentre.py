@@ -41,7 +41,9 @@ max |G(qbar_half) - G_k - H_k (qbar_half - qbar_k)| -- the measure of
 Above ``adaptive_tol`` the group is split (largest misprediction first)
 until ``max_centres``; without ``adaptive_tol``, when the misprediction
 exceeds :data:`DEFAULT_SPLIT_FRACTION` of max |G(qbar_half) - G_k|, the
-gradient's change across the group. The check costs two gradients per group and step;
+gradient's change across the group. Two centres whose expansions each
+predict the other's gradient within a quarter of that threshold are merged
+(one pair per step). The check costs two gradients per group and step;
 they become the new centres' gradients when the group splits. (The
 one-substep lag measure at the group's own mean, which SPEED uses to
 refresh its Hessian and which stays the Hessian policy here, cannot see a
