@@ -278,6 +278,21 @@ CASES = [
      "method.potential"),
     ("potential given to speed", good(method="speed", method_extra='potential = "variational"'), [], None,
      "is only used with method 'tged'"),
+    # multi-centre SPEED
+    ("centres zero", good(method="speed", method_extra="centres = 0"), [], None,
+     "key 'method.centres' must be a positive integer or 'adaptive', got int 0"),
+    ("centres a word", good(method="speed", method_extra='centres = "many"'), [], None,
+     "key 'method.centres' must be a positive integer or 'adaptive'"),
+    ("centres a float", good(method="speed", method_extra="centres = 2.5"), [], None, "key 'method.centres'"),
+    ("centres on ehrenfest", good(method_extra="centres = 4"), [], None, "key 'method.centres' is only used"),
+    ("max_centres with fixed centres", good(method="speed", method_extra="centres = 2\nmax_centres = 4"), [],
+     None, "key 'method.max_centres' is only used with centres = 'adaptive'"),
+    ("max_centres zero", good(method="speed", method_extra='centres = "adaptive"\nmax_centres = 0'), [],
+     None, "key 'method.max_centres' must be at least 1"),
+    ("regroup_every with one centre", good(method="speed", method_extra="regroup_every = 5"), [], None,
+     "key 'method.regroup_every' is only used"),
+    ("regroup_every negative", good(method="speed", method_extra="centres = 2\nregroup_every = -1"), [], None,
+     "key 'method.regroup_every' must be at least 1"),
 ]
 
 
@@ -427,12 +442,21 @@ LIBRARY_CASES = [
     ("reference_geometry wrong length",
      {"method": es.SPEED(reference_hessian=True, reference_geometry=[1.0, 2.0, 3.0])},
      "reference_geometry must have 1 entry"),
+    ("centres zero", {"method": "centres=0"}, "centres must be a positive integer or 'adaptive'"),
+    ("max_centres zero", {"method": "centres=adaptive,max_centres=0"}, "max_centres must be a positive"),
+    ("max_centres with fixed centres", {"method": "centres=2,max_centres=4"},
+     "max_centres is only used with centres='adaptive'"),
+    ("regroup_every zero", {"method": "centres=2,regroup_every=0"}, "regroup_every must be a positive"),
 ]
 
 
 @pytest.mark.parametrize("name, changes, expected", LIBRARY_CASES, ids=[c[0] for c in LIBRARY_CASES])
 def test_library_refuses(name, changes, expected):
     with pytest.raises(es.InputError, match=expected.replace("+", r"\+").replace("(", r"\(")):
+        method = changes.get("method")
+        if isinstance(method, str) and "=" in method:  # SPEED's own check, at construction
+            options = dict(item.split("=") for item in method.split(","))
+            changes["method"] = es.SPEED(**{k: v if v == "adaptive" else int(v) for k, v in options.items()})
         _tully_run(**changes)
 
 

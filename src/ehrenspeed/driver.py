@@ -27,7 +27,7 @@ from .errors import InputError, OutputError, RunInterrupted, SimulationError
 from .models.base import Model
 from .observables import ENSEMBLE_OBSERVABLES, ensemble_means, per_trajectory
 from .parallel import as_comm, block
-from .potentials import as_method
+from .potentials import as_method, context_rows
 from .progress import LogProgress, make_progress
 from .propagators import as_integrator
 from .results import make_dataset
@@ -188,6 +188,8 @@ class TrajectoryRun:
         self.counted = CountingModel(model)
         self.source = self.method.make_source(self.counted)
         self.source.comm = self.comm
+        # multi-centre SPEED regroups every so many steps and counts substeps
+        self.source.substeps_per_step = len(self.integrator.weights)
         self.inv_mass = 1.0 / np.asarray(model.mass, dtype=float)
         self.state = state.take(self.block)
         self.n_steps = 0
@@ -259,7 +261,8 @@ class TrajectoryRun:
         pieces = []
         for start in range(0, n, chunk):
             part = state.take(slice(start, start + chunk))
-            v, _ = self.source.matrices(context, part.q, need_gradient=False)
+            v, _ = self.source.matrices(context_rows(context, slice(start, start + chunk)), part.q,
+                                        need_gradient=False)
             pieces.append(per_trajectory(part, v, self.inv_mass))
         return {key: np.concatenate([piece[key] for piece in pieces]) for key in pieces[0]}
 
@@ -501,6 +504,9 @@ class TrajectoryRun:
                 raise InputError(f"{where} was written for a different configuration ({difference})")
             self._check_counters(meta, where)
             self._check_shapes(arrays, int(meta["n_records"]), where)
+            check_source = getattr(self.source, "check_state", None)
+            if check_source is not None:  # a source with its own layout (multi-centre SPEED's grouping)
+                check_source(_source_state(arrays, meta), self.n_traj_total, int(meta["n_records"]), where)
             saved_model = dict(meta["model"])
         except InputError:
             raise
@@ -563,10 +569,7 @@ class TrajectoryRun:
         if self.save_trajectories:
             self.trajectory_records = {name: list(arrays[f"trajectory/{name}"])
                                        for name in self.trajectory_records}
-        source_state = dict(meta["source"])
-        source_state.update({key[len("source/"):]: value for key, value in arrays.items()
-                             if key.startswith("source/")})
-        self.source.set_state(source_state)
+        self.source.set_state(_source_state(arrays, meta))
         # the counts are the whole run's: Ehrenfest's are summed over the ranks
         # by finish(), so one rank holds them; SPEED's are every rank's
         holder = self.method.name != "ehrenfest" or self.comm.is_root
@@ -649,6 +652,10 @@ class TrajectoryRun:
             data["trajectory_momentum"] = (("time", "trajectory", "dof"), np.array(self.trajectory_records["p"]))
             data["trajectory_coefficients"] = (("time", "trajectory", "state"),
                                                np.array(self.trajectory_records["c"]))
+        # variables a source adds on the time axis (multi-centre SPEED: n_centres)
+        series = getattr(self.source, "time_series", None)
+        for name, values in ({} if series is None else series()).items():
+            data[name] = (("time",), np.asarray(values))
         m = self.model
         n = self.n_traj_total
         attrs = {
@@ -804,6 +811,13 @@ def run(model: Model, initial, method="ehrenfest", n_traj: int | None = None, dt
         if bar is not None:
             bar.close()
     return sim.finish()
+
+
+def _source_state(arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> dict[str, Any]:
+    """The potential source's state from a checkpoint: its scalars and its ``source/`` arrays."""
+    state = dict(meta["source"])
+    state.update({key[len("source/"):]: value for key, value in arrays.items() if key.startswith("source/")})
+    return state
 
 
 class _StopRequested(Exception):

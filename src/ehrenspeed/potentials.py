@@ -71,14 +71,36 @@ class SPEED:
         Adaptive refresh: after each substep's gradient evaluation, compare G
         with the quadratic model's prediction G_prev + H (qbar - qbar_prev);
         recompute H when max |G - G_pred| exceeds this (hartree / coordinate).
+        With ``centres="adaptive"`` also the splitting criterion: a group is
+        split when its expansion mispredicts the gradient at the means of its
+        two halves (2-means) by more than this; without it, by more than 10%
+        of the gradient's change from the group's mean to the halves' means.
+    centres : int or "adaptive"
+        Multi-centre SPEED (:mod:`ehrenspeed.multicentre`): the swarm is
+        partitioned into this many groups (seeded k-means in mass-weighted
+        coordinates), each moving on the quadratic expansion at its own mean.
+        1 (the default) is SPEED; one group per trajectory is Ehrenfest.
+        ``"adaptive"`` starts with one group and splits groups whose
+        expansion mispredicts the gradient (``adaptive_tol``) up to
+        ``max_centres``.
+    max_centres : int, optional
+        Upper bound on the number of groups with ``centres="adaptive"``
+        (default 8).
+    regroup_every : int, optional
+        Recompute the grouping by k-means every this many steps (multi-centre
+        only). Default None: groups are formed once, at the start, and keep
+        their members, which conserves the energy best (docs/trajectories.md).
 
-    Only one policy may be chosen.
+    Only one Hessian policy may be chosen.
     """
 
     hessian_every: int = 1
     reference_hessian: bool = False
     reference_geometry: Any = None
     adaptive_tol: float | None = None
+    centres: Any = 1
+    max_centres: int | None = None
+    regroup_every: int | None = None
     name: str = field(default="speed", init=False)
 
     def __post_init__(self):
@@ -92,6 +114,37 @@ class SPEED:
             raise InputError(f"adaptive_tol must be positive, got {self.adaptive_tol}")
         if self.reference_geometry is not None and not self.reference_hessian:
             raise InputError("reference_geometry is only used with reference_hessian=True")
+        self._check_centres()
+
+    def _check_centres(self) -> None:
+        """Multi-centre options: each wrong value is an InputError naming its parameter."""
+        k = self.centres
+        adaptive = isinstance(k, str) and k.lower() == "adaptive"
+        if adaptive:
+            object.__setattr__(self, "centres", "adaptive")
+        elif isinstance(k, (bool, np.bool_)) or not isinstance(k, (int, np.integer)) or k < 1:
+            raise InputError(f"centres must be a positive integer or 'adaptive', got {k!r}")
+        else:
+            object.__setattr__(self, "centres", int(k))
+        m = self.max_centres
+        if m is not None:
+            if not adaptive:
+                raise InputError("max_centres is only used with centres='adaptive'")
+            if isinstance(m, (bool, np.bool_)) or not isinstance(m, (int, np.integer)) or m < 1:
+                raise InputError(f"max_centres must be a positive integer, got {m!r}")
+            object.__setattr__(self, "max_centres", int(m))
+        r = self.regroup_every
+        if r is not None:
+            if isinstance(r, (bool, np.bool_)) or not isinstance(r, (int, np.integer)) or r < 1:
+                raise InputError(f"regroup_every must be a positive whole number of steps, got {r!r}")
+            if self.centres == 1:
+                raise InputError("regroup_every is only used with centres > 1 or centres='adaptive'")
+            object.__setattr__(self, "regroup_every", int(r))
+
+    @property
+    def multicentre(self) -> bool:
+        """True for more than one expansion centre (or an adaptive number)."""
+        return self.centres != 1
 
     @property
     def policy(self) -> str:
@@ -102,14 +155,22 @@ class SPEED:
         return "every_step" if self.hessian_every == 1 else f"every_{self.hessian_every}"
 
     def make_source(self, model) -> "TaylorSource":
+        if self.multicentre:
+            from .multicentre import MultiCentreSource
+
+            return MultiCentreSource(model, self)
         return TaylorSource(model, self)
 
     def describe(self) -> dict[str, Any]:
         ref = self.reference_geometry
-        return {"name": self.name, "hessian_every": int(self.hessian_every),
-                "reference_hessian": bool(self.reference_hessian),
-                "reference_geometry": None if ref is None else np.asarray(ref, float).tolist(),
-                "adaptive_tol": self.adaptive_tol}
+        described = {"name": self.name, "hessian_every": int(self.hessian_every),
+                     "reference_hessian": bool(self.reference_hessian),
+                     "reference_geometry": None if ref is None else np.asarray(ref, float).tolist(),
+                     "adaptive_tol": self.adaptive_tol}
+        if self.multicentre:  # one-centre SPEED keeps its stored configuration (and its hash)
+            described.update(centres=self.centres, max_centres=self.max_centres,
+                             regroup_every=self.regroup_every)
+        return described
 
 
 #: method name -> class, so ``method="speed"`` and ``method=SPEED()`` both work.
@@ -276,12 +337,7 @@ class TaylorSource:
         self.n_hessians += 1
 
     def matrices(self, context: TaylorData, q: np.ndarray, need_gradient: bool = True):
-        d = q - context.qbar
-        hd = np.einsum("nb,abkl->nakl", d, context.h)          # sum_b H_ab d_b
-        dv = context.g[None] + hd                               # dV_eff/dq_a at q
-        # V_eff = V + d.G + d.H.d/2 = V + d.(G + H d / 2)
-        v = context.v + np.einsum("na,nakl->nkl", d, context.g[None] + 0.5 * hd)
-        return v, (dv if need_gradient else None)
+        return taylor_matrices(context, q - context.qbar, need_gradient)
 
     def statistics(self) -> dict[str, Any]:
         return {"hessian_policy": self.method.policy, "hessian_evaluations_speed": self.n_hessians,
@@ -306,6 +362,40 @@ class TaylorSource:
             self.hessian_point = np.asarray(state["hessian_point"])
             self.last = TaylorData(np.asarray(state["last_qbar"]), np.asarray(state["last_v"]),
                                    np.asarray(state["last_g"]), self.hessian)
+
+
+def taylor_matrices(context: TaylorData, d: np.ndarray, need_gradient: bool = True):
+    """V_eff and dV_eff/dq of a quadratic expansion at displacements d from its centre.
+
+    Parameters
+    ----------
+    context : TaylorData
+        V (S, S), G (D, S, S), H (D, D, S, S) at the centre qbar.
+    d : ndarray, shape (n, D)
+        q - qbar for n trajectories (coordinate units).
+    need_gradient : bool
+        Also return dV_eff/dq.
+
+    Returns
+    -------
+    v : ndarray, shape (n, S, S), hartree
+    dv : ndarray, shape (n, D, S, S), or None
+    """
+    hd = np.einsum("nb,abkl->nakl", d, context.h)          # sum_b H_ab d_b
+    dv = context.g[None] + hd                               # dV_eff/dq_a at q
+    # V_eff = V + d.G + d.H.d/2 = V + d.(G + H d / 2)
+    v = context.v + np.einsum("na,nakl->nkl", d, context.g[None] + 0.5 * hd)
+    return v, (dv if need_gradient else None)
+
+
+def context_rows(context, rows: slice):
+    """The part of a substep context that serves the local rows ``rows``.
+
+    Ehrenfest's (None) and SPEED's (:class:`TaylorData`) contexts serve any
+    rows; multi-centre SPEED's knows each local row's group and is sliced.
+    """
+    take = getattr(context, "take", None)
+    return context if take is None else take(rows)
 
 
 def _check_reference_geometry(reference, model) -> None:

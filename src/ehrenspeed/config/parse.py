@@ -226,7 +226,8 @@ def _parse_method(t: _Table, source: str) -> MethodConfig:
     if name == "tged":
         return _parse_tged(t)
     if name != "speed":
-        for key in ("hessian_every", "reference_hessian", "reference_geometry", "adaptive_tol"):
+        for key in ("hessian_every", "reference_hessian", "reference_geometry", "adaptive_tol",
+                    "centres", "max_centres", "regroup_every"):
             if t.has(key):
                 raise t.error(key, f"is only used with method 'speed', not {name!r}")
         t.finish()
@@ -235,13 +236,33 @@ def _parse_method(t: _Table, source: str) -> MethodConfig:
     reference = t.boolean("reference_hessian", False)
     geometry = t.numbers("reference_geometry", None)
     tol = t.number("adaptive_tol", None, positive=True)
+    centres, max_centres, regroup_every = _parse_centres(t)
     t.finish()
     if (hessian_every != 1) + reference + (tol is not None) > 1:
         raise InputError(f"{source}: [method] choose one Hessian policy: hessian_every, "
                          "reference_hessian or adaptive_tol")
     if geometry is not None and not reference:
         raise t.error("reference_geometry", "needs reference_hessian = true")
-    return MethodConfig(name, hessian_every, reference, geometry, tol)
+    return MethodConfig(name, hessian_every, reference, geometry, tol, centres=centres, max_centres=max_centres,
+                        regroup_every=regroup_every)
+
+
+def _parse_centres(t: _Table) -> tuple[Any, int | None, int | None]:
+    """``centres`` (a positive integer or "adaptive"), ``max_centres``, ``regroup_every``."""
+    centres = t.raw("centres", 1)
+    if isinstance(centres, str):
+        if centres.lower() != "adaptive":
+            raise t.error("centres", f"must be a positive integer or 'adaptive', got {centres!r}")
+        centres = "adaptive"
+    elif isinstance(centres, bool) or not isinstance(centres, int) or centres < 1:
+        raise t.error("centres", f"must be a positive integer or 'adaptive', got {_kind(centres)}")
+    max_centres = t.integer("max_centres", None, minimum=1)
+    if max_centres is not None and centres != "adaptive":
+        raise t.error("max_centres", "is only used with centres = 'adaptive'")
+    regroup_every = t.integer("regroup_every", None, minimum=1)
+    if regroup_every is not None and centres == 1:
+        raise t.error("regroup_every", "is only used with centres > 1 or centres = 'adaptive'")
+    return centres, max_centres, regroup_every
 
 
 def _parse_tged(t: _Table) -> MethodConfig:

@@ -83,7 +83,7 @@ class InitialConfig:
 
 @dataclass(frozen=True)
 class MethodConfig:
-    """``[method]``: Ehrenfest, SPEED (with its Hessian policy), exact, or TGED (with its potential)."""
+    """``[method]``: Ehrenfest, SPEED (with its Hessian policy and centres), exact, or TGED (with its potential)."""
 
     name: str = "ehrenfest"
     hessian_every: int = 1
@@ -92,6 +92,9 @@ class MethodConfig:
     adaptive_tol: float | None = None
     potential: str | None = None
     quadrature_points: int | None = None
+    centres: Any = 1
+    max_centres: int | None = None
+    regroup_every: int | None = None
 
 
 @dataclass(frozen=True)
@@ -222,6 +225,11 @@ class Config:
                 method["reference_geometry"] = list(m.reference_geometry)
             if m.adaptive_tol is not None:
                 method["adaptive_tol"] = m.adaptive_tol
+            if m.centres != 1:  # one-centre SPEED keeps the layout it always had
+                method["centres"] = m.centres
+                for key in ("max_centres", "regroup_every"):
+                    if getattr(m, key) is not None:
+                        method[key] = getattr(m, key)
         if m.name == "tged":
             method["potential"] = m.potential
             if m.reference_geometry is not None:
@@ -465,7 +473,8 @@ class Config:
                 quadrature_points=m.quadrature_points)
         return SPEED(hessian_every=m.hessian_every, reference_hessian=m.reference_hessian,
                      reference_geometry=None if m.reference_geometry is None else np.array(m.reference_geometry),
-                     adaptive_tol=m.adaptive_tol)
+                     adaptive_tol=m.adaptive_tol, centres=m.centres, max_centres=m.max_centres,
+                     regroup_every=m.regroup_every)
 
     def run_kwargs(self) -> dict[str, Any]:
         """Keyword arguments of :func:`ehrenspeed.run` (or ``run_exact``) from ``[run]``."""

@@ -37,7 +37,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..backend import BACKENDS, check_backend, compiled, get_backend, set_backend, use_backend  # noqa: F401
-from ..potentials import TaylorData
+from ..multicentre import MultiTaylorData
+from ..potentials import TaylorData, context_rows, taylor_matrices
 from ..sampling import State
 from . import kernels
 
@@ -239,6 +240,8 @@ def _potential_all(q, p, c, source, tau, chunk_size, backend=None):
 
 
 def _local_substep(q, p, c, source, context, tau, chunk_size, backend):
+    if isinstance(context, MultiTaylorData):
+        return _multicentre_substep(q, p, c, context, tau, chunk_size, backend)
     fused = _taylor_kernel(context, c, backend)
     if fused is not None:
         # SPEED on the compiled path: each trajectory's V and dV/dq are formed
@@ -251,8 +254,33 @@ def _local_substep(q, p, c, source, context, tau, chunk_size, backend):
     p_new, c_new = np.empty_like(p), np.empty_like(c)
     for start in range(0, n, chunk_size):
         sl = slice(start, start + chunk_size)
-        v, dv = source.matrices(context, q[sl])
+        v, dv = source.matrices(context_rows(context, sl), q[sl])
         p_new[sl], c_new[sl] = substep_function(backend, v, dv, c)(p[sl], c[sl], v, dv, tau)
+    return p_new, c_new
+
+
+def _multicentre_substep(q, p, c, context, tau, chunk_size, backend):
+    """Multi-centre SPEED: each group's rows on its own expansion (one kernel call per group).
+
+    The compiled kernel takes one expansion, so it is called per group on the
+    group's rows, with positions whose plain difference from the centre is
+    the minimum-image displacement; without it, the NumPy reference runs in
+    chunks of each group's rows. A row's arithmetic does not depend on which
+    other rows share its call, so chunking and MPI blocks change nothing.
+    """
+    p_new, c_new = np.empty_like(p), np.empty_like(c)
+    for k, rows in context.groups():
+        data = context.centres[k]
+        fused = _taylor_kernel(data, c, backend)
+        if fused is not None:
+            p_new[rows], c_new[rows] = fused(p[rows], c[rows], context.relative(k, q[rows]), data.qbar, data.v,
+                                             data.g, data.h, tau)
+            continue
+        step = chunk_size or len(rows)
+        for start in range(0, len(rows), step):
+            part = rows[start:start + step]
+            v, dv = taylor_matrices(data, context.displacement(k, q[part]))
+            p_new[part], c_new[part] = substep_function(backend, v, dv, c)(p[part], c[part], v, dv, tau)
     return p_new, c_new
 
 
