@@ -429,18 +429,23 @@ def test_signal_writes_a_checkpoint_and_resume_finishes_the_same_run(tmp_path, s
     assert checkpoint.is_file() and not (tmp_path / "slow.nc").exists()
     resumed = subprocess.run(cmd + ["--resume", "-q"], capture_output=True, text=True, timeout=300, env=env)
     assert resumed.returncode == 0, resumed.stderr
-    sys.path.insert(0, str(tmp_path))
+    assert_is_the_uninterrupted_slow_run(tmp_path)
+    assert not checkpoint.exists()
+
+
+def assert_is_the_uninterrupted_slow_run(directory: Path) -> None:
+    """``directory/slow.nc`` (SLOW_CONFIG, interrupted and resumed) equals one uninterrupted es.run."""
+    sys.path.insert(0, str(directory))
     try:
         import slowmod
         whole = es.run(slowmod.make(0.0), es.Wavepacket(q0=[-1.0], p0=[0.0], width=[0.5], state=0),
                        n_traj=6, dt=2.0, t_final=3000.0, output_every=50, seed=5)
     finally:
-        sys.path.remove(str(tmp_path))
+        sys.path.remove(str(directory))
         sys.modules.pop("slowmod", None)
-    got = es.load(tmp_path / "slow.nc")
+    got = es.load(directory / "slow.nc")
     np.testing.assert_array_equal(got["population"].values, whole["population"].values)
     assert got.attrs["potential_evaluations"] == whole.attrs["potential_evaluations"]
-    assert not checkpoint.exists()
 
 
 def test_fresh_start_over_an_old_checkpoint_needs_a_flag(tmp_path, capsys):

@@ -187,7 +187,7 @@ def test_sigterm_under_mpiexec_checkpoints_and_resumes(tmp_path):
 
     sys.path.insert(0, str(Path(__file__).parent))
     try:
-        from test_file_safety import SLOW_CONFIG, USER_MODULE
+        from test_file_safety import SLOW_CONFIG, USER_MODULE, assert_is_the_uninterrupted_slow_run
     finally:
         sys.path.pop(0)
     (tmp_path / "slowmod.py").write_text(USER_MODULE)
@@ -209,14 +209,4 @@ def test_sigterm_under_mpiexec_checkpoints_and_resumes(tmp_path):
     resumed = subprocess.run(cmd + ["--resume", "-q"], capture_output=True, text=True, timeout=300, env=env,
                              cwd=tmp_path)
     assert resumed.returncode == 0, resumed.stderr
-    sys.path.insert(0, str(tmp_path))
-    try:
-        import slowmod
-        whole = es.run(slowmod.make(0.0), es.Wavepacket(q0=[-1.0], p0=[0.0], width=[0.5], state=0),
-                       n_traj=6, dt=2.0, t_final=3000.0, output_every=50, seed=5)
-    finally:
-        sys.path.remove(str(tmp_path))
-        sys.modules.pop("slowmod", None)
-    got = es.load(tmp_path / "slow.nc")
-    np.testing.assert_array_equal(got["population"].values, whole["population"].values)
-    assert got.attrs["potential_evaluations"] == whole.attrs["potential_evaluations"]
+    assert_is_the_uninterrupted_slow_run(tmp_path)
