@@ -84,7 +84,7 @@ def run(out: Output) -> dict:
     out.summary.update(summary)
 
     plt = pyplot()
-    fig, (ax_p, ax_v) = plt.subplots(2, 1, figsize=(7, 6.4), sharex=True, constrained_layout=True)
+    fig, (ax_p, ax_v) = plt.subplots(2, 1, figsize=(7, 7.4), sharex=True, constrained_layout=True)
     labels = {"exact": f"exact (split operator, {cfg['points']}$^2$ grid)",
               "ehrenfest": f"Ehrenfest, {cfg['n_traj']} trajectories",
               "single": "one Ehrenfest trajectory (wavepacket centre)",
@@ -99,6 +99,7 @@ def run(out: Output) -> dict:
     ax_v.set_xlabel("time / a.u.")
     ax_v.set_xlim(0.0, cfg["t_final"])
     ax_p.set_title("10 vertically displaced 2-D oscillators, constant coupling (our parameters)")
-    ax_p.legend(loc="upper right", fontsize=7)
+    # below both panels: TGWD runs along the top of the population panel
+    fig.legend(*ax_p.get_legend_handles_labels(), loc="outside lower center", ncol=2, fontsize=8)
     out.figure(fig, "tged_population_energy")
     return summary
