@@ -293,6 +293,8 @@ CASES = [
      "key 'method.regroup_every' is only used"),
     ("regroup_every negative", good(method="speed", method_extra="centres = 2\nregroup_every = -1"), [], None,
      "key 'method.regroup_every' must be at least 1"),
+    ("mctdh operator file missing", good().replace('name = "tully_simple"', 'mctdh_operator = "nosuch.op"'), [],
+     None, "key 'model.mctdh_operator': operator file"),
 ]
 
 

@@ -338,7 +338,10 @@ class Config:
         from .parse import _import_model
 
         if self.model.mctdh_operator is not None:
-            return models.VibronicCoupling.from_mctdh(self._operator_path())
+            path = self._operator_path()
+            if not Path(path).is_file():  # the file's own errors say FILE:LINE; this one is the key's
+                raise InputError(f"key 'model.mctdh_operator': operator file {str(path)!r} does not exist")
+            return models.VibronicCoupling.from_mctdh(path)
         if self.model.name is not None:
             def make(parameters):
                 return models.get(self.model.name, **parameters)
