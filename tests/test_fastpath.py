@@ -276,3 +276,20 @@ def test_compiled_vibronic_matrices_match_numpy(name):
         v, dv = model.potential_and_gradient(q)
     assert v.shape == v_ref.shape and dv.shape == dv_ref.shape
     assert np.max(np.abs(v - v_ref)) < 1e-14 and np.max(np.abs(dv - dv_ref)) < 1e-14
+
+
+@needs_numba
+def test_auto_runs_a_small_run_on_numpy_and_honours_explicit_choices():
+    """A run too short to repay compiling the kernels takes NumPy on "auto", by its size alone."""
+    from ehrenspeed.backend import COMPILE_PAYS_ABOVE, for_run
+
+    small, large = COMPILE_PAYS_ABOVE - 1, COMPILE_PAYS_ABOVE
+    assert for_run("auto", small) == "numpy"
+    assert for_run("auto", large) == "auto"
+    assert for_run("numba", small) == "numba"      # an explicit choice is never overridden
+    assert for_run("numpy", large) == "numpy"
+    with use_backend("numba"):
+        assert for_run(None, small) is None        # the module default is explicit too
+    model = es.models.Pyrazine3()
+    run = es.TrajectoryRun(model, model.initial_wavepacket(), "ehrenfest", n_traj=8, dt=4.0, t_final=40.0)
+    assert run.backend == "numpy"

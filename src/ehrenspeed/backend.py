@@ -5,7 +5,8 @@ compiled potentials of analytic models) has a NumPy reference that gives
 the same numbers to round-off; ``tests/test_fastpath.py`` checks the
 equality. The choice is one setting:
 
-* ``"auto"`` (default): numba when it is installed, NumPy otherwise;
+* ``"auto"`` (default): numba when it is installed and the run is large
+  enough to repay compiling the kernels (:func:`for_run`), NumPy otherwise;
 * ``"numba"``: numba, an error when it is not installed;
 * ``"numpy"``: the reference everywhere.
 
@@ -86,6 +87,40 @@ def use_backend(name: str | None):
         yield
     finally:
         set_backend(old)
+
+
+#: Trajectory-substeps (trajectories x potential substeps) below which
+#: ``"auto"`` runs a whole run on NumPy. Compiling the kernels the first time
+#: (numba caches them on disk afterwards) takes 30-40 s on the 2-core
+#: machine (docs/performance.md), the time NumPy needs for ~10^7
+#: trajectory-substeps of a small model: a shorter run would spend most of
+#: its time compiling. The choice depends only on the run's size, never on
+#: whether a cache exists, so the same run always takes the same path and
+#: gives the same bits.
+COMPILE_PAYS_ABOVE = 10_000_000
+
+
+def for_run(backend: str | None, trajectory_substeps: int) -> str | None:
+    """The backend of one run: ``"auto"`` becomes ``"numpy"`` for a small run.
+
+    Parameters
+    ----------
+    backend : str or None
+        The run's backend (None: the module default).
+    trajectory_substeps : int
+        Trajectories times potential substeps of the whole run.
+
+    Returns
+    -------
+    str or None
+        ``"numpy"`` when the backend is ``"auto"``, numba is installed and
+        the run is below :data:`COMPILE_PAYS_ABOVE`; otherwise ``backend``
+        unchanged (an explicit ``"numba"`` is always honoured).
+    """
+    key = _default_backend if backend is None else check_backend(backend)
+    if key == "auto" and HAVE_NUMBA and trajectory_substeps < COMPILE_PAYS_ABOVE:
+        return "numpy"
+    return backend
 
 
 def compiled(backend: str | None = None) -> bool:

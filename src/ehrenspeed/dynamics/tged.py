@@ -332,7 +332,7 @@ def run_tged(model, initial, method, *, n_traj=None, dt=1.0, t_final=1.0, output
         MPI communicator with more than one rank.
     """
     from .._version import __version__
-    from ..backend import check_backend
+    from ..backend import check_backend, for_run, use_backend
     from ..config.stored import trajectory_layout
     from ..counting import CountingModel, scalar_cost
     from ..driver import EnergyDriftWarning, _check_model
@@ -393,13 +393,15 @@ def run_tged(model, initial, method, *, n_traj=None, dt=1.0, t_final=1.0, output
     # one Gaussian's matrices are S x S and D x D: BLAS threads only add start-up
     # and contention (the 45-state chemisorption model ran 50x slower with
     # them on a loaded 2-core machine), so BLAS runs on one thread here
-    with _single_blas_thread():
+    # one Gaussian is a small run: on "auto" the compiled model potentials
+    # would cost more to compile than they save (backend.for_run)
+    run_steps = sum(len(steps_between(a, b, dt)) for a, b in zip(times[:-1], times[1:]))
+    with _single_blas_thread(), use_backend(for_run(backend, run_steps * len(weights))):
         record(state)
         e0 = records["total_energy"][0]
         if not np.isfinite(e0):
             raise InputError(f"initial total energy is {e0}; the run would record no finite energy")
-        total = sum(len(steps_between(a, b, dt)) for a, b in zip(times[:-1], times[1:]))
-        bar = make_progress(progress, total, 0, method.name)
+        bar = make_progress(progress, run_steps, 0, method.name)
         try:
             for t0, t1 in zip(times[:-1], times[1:]):
                 start = _time.perf_counter()
