@@ -128,3 +128,17 @@ def compiled(backend: str | None = None) -> bool:
     (``backend``, or the module default when None) is not ``"numpy"``."""
     key = _default_backend if backend is None else check_backend(backend)
     return HAVE_NUMBA and key != "numpy"
+
+
+def single_blas_thread():
+    """Context manager: BLAS on one thread inside (``threadpoolctl``, when installed).
+
+    For loops of many small (S x S, D x D) matrix calls, where BLAS threads
+    add only start-up and contention on a shared machine; a no-op without
+    threadpoolctl.
+    """
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - optional
+        return contextlib.nullcontext()
+    return threadpool_limits(limits=1, user_api="blas")

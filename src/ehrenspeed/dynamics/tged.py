@@ -73,7 +73,6 @@ what TGED propagates; only the nuclear splitting error remains.
 
 from __future__ import annotations
 
-import contextlib
 import time as _time
 import warnings
 from dataclasses import dataclass, field, replace
@@ -332,7 +331,7 @@ def run_tged(model, initial, method, *, n_traj=None, dt=1.0, t_final=1.0, output
         MPI communicator with more than one rank.
     """
     from .._version import __version__
-    from ..backend import check_backend, for_run, use_backend
+    from ..backend import check_backend, for_run, single_blas_thread, use_backend
     from ..config.stored import trajectory_layout
     from ..counting import CountingModel, scalar_cost
     from ..driver import EnergyDriftWarning, _check_model
@@ -396,7 +395,7 @@ def run_tged(model, initial, method, *, n_traj=None, dt=1.0, t_final=1.0, output
     # one Gaussian is a small run: on "auto" the compiled model potentials
     # would cost more to compile than they save (backend.for_run)
     run_steps = sum(len(steps_between(a, b, dt)) for a, b in zip(times[:-1], times[1:]))
-    with _single_blas_thread(), use_backend(for_run(backend, run_steps * len(weights))):
+    with single_blas_thread(), use_backend(for_run(backend, run_steps * len(weights))):
         record(state)
         e0 = records["total_energy"][0]
         if not np.isfinite(e0):
@@ -460,10 +459,3 @@ def run_tged(model, initial, method, *, n_traj=None, dt=1.0, t_final=1.0, output
                         coords={"state": np.arange(s_), "dof": np.arange(d_), "dof_b": np.arange(d_)})
 
 
-def _single_blas_thread():
-    """Limit BLAS to one thread while the Gaussian is propagated (``threadpoolctl``, when installed)."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover - optional
-        return contextlib.nullcontext()
-    return threadpool_limits(limits=1, user_api="blas")

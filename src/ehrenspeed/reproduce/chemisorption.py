@@ -28,11 +28,11 @@ threads inside the per-output eigh fought with it.
 
 from __future__ import annotations
 
-import contextlib
 
 import numpy as np
 
 from ..analysis import late_time_variance, max_abs_difference
+from ..backend import single_blas_thread
 from ..driver import run as run_trajectories
 from ..grid import Grid, run_exact
 from ..models import Chemisorption
@@ -51,14 +51,6 @@ def settings(quick: bool) -> dict:
     if quick:
         return dict(n_traj=32, t_final=10000.0, points=512)
     return dict(n_traj=1024, t_final=20000.0, points=512)
-
-
-def _single_blas_thread():
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover - optional
-        return contextlib.nullcontext()
-    return threadpool_limits(limits=1, user_api="blas")
 
 
 def run_preset(model, cfg: dict, out: Output) -> dict:
@@ -127,7 +119,7 @@ def run(out: Output) -> dict:
                            "electronic": "lowest adiabatic state at x0"}}
     results = {}
     for preset, model in presets.items():
-        with _single_blas_thread():
+        with single_blas_thread():
             res = run_preset(model, cfg, out)
         results[preset] = res
         prefix = "chemisorption" if preset == "default" else "chemisorption_reversing"
