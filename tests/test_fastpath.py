@@ -293,3 +293,16 @@ def test_auto_runs_a_small_run_on_numpy_and_honours_explicit_choices():
     model = es.models.Pyrazine3()
     run = es.TrajectoryRun(model, model.initial_wavepacket(), "ehrenfest", n_traj=8, dt=4.0, t_final=40.0)
     assert run.backend == "numpy"
+
+
+@needs_numba
+def test_auto_backend_weighs_the_size_of_a_trajectory_substep():
+    """A large model's NumPy substep costs more, so its runs repay compiling sooner."""
+    from ehrenspeed.backend import COMPILE_PAYS_ABOVE, for_run, numpy_cost_weight
+
+    assert numpy_cost_weight(1, 2) == pytest.approx(1.0, abs=0.02)
+    heavy = numpy_cost_weight(24, 2)
+    assert heavy > 5.0
+    size = int(COMPILE_PAYS_ABOVE / heavy) + 1
+    assert for_run("auto", size) == "numpy"
+    assert for_run("auto", size, heavy) == "auto"

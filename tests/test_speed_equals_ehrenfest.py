@@ -17,6 +17,7 @@ MODELS = [
     ("pyrazine3", lambda: es.models.Pyrazine3()),
     ("pyrazine_sd", lambda: es.models.PyrazineSchneiderDomcke()),
     ("pyrazine4", lambda: es.models.Pyrazine4()),
+    ("pyrazine24", lambda: es.models.Pyrazine24()),
     ("random_quadratic", random_quadratic_model),
 ]
 

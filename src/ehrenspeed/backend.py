@@ -99,8 +99,24 @@ def use_backend(name: str | None):
 #: gives the same bits.
 COMPILE_PAYS_ABOVE = 10_000_000
 
+#: D^2 S^2 at which one NumPy trajectory-substep costs twice a small model's:
+#: the contraction of the (D, D, S, S) Hessian with each trajectory's
+#: displacement grows as D^2 S^2 on top of a fixed per-substep overhead.
+#: Measured: ~3.5 us per trajectory-substep for Tully (D = 1, S = 2), ~28 us
+#: for the 24-mode pyrazine (D = 24, S = 2, D^2 S^2 = 2304), both at N = 1024.
+COST_DOUBLES_AT_D2S2 = 256
 
-def for_run(backend: str | None, trajectory_substeps: int) -> str | None:
+
+def numpy_cost_weight(n_dof: int, n_states: int) -> float:
+    """NumPy's cost of one trajectory-substep of this size, in small-model units.
+
+    1 + D^2 S^2 / :data:`COST_DOUBLES_AT_D2S2`: 1.0 for a one-coordinate
+    two-state model, ~10 for D = 24, S = 2.
+    """
+    return 1.0 + (n_dof * n_states) ** 2 / COST_DOUBLES_AT_D2S2
+
+
+def for_run(backend: str | None, trajectory_substeps: int, weight: float = 1.0) -> str | None:
     """The backend of one run: ``"auto"`` becomes ``"numpy"`` for a small run.
 
     Parameters
@@ -109,16 +125,20 @@ def for_run(backend: str | None, trajectory_substeps: int) -> str | None:
         The run's backend (None: the module default).
     trajectory_substeps : int
         Trajectories times potential substeps of the whole run.
+    weight : float
+        NumPy's cost of one trajectory-substep in small-model units
+        (:func:`numpy_cost_weight`).
 
     Returns
     -------
     str or None
         ``"numpy"`` when the backend is ``"auto"``, numba is installed and
-        the run is below :data:`COMPILE_PAYS_ABOVE`; otherwise ``backend``
-        unchanged (an explicit ``"numba"`` is always honoured).
+        ``weight * trajectory_substeps`` is below :data:`COMPILE_PAYS_ABOVE`;
+        otherwise ``backend`` unchanged (an explicit ``"numba"`` is always
+        honoured).
     """
     key = _default_backend if backend is None else check_backend(backend)
-    if key == "auto" and HAVE_NUMBA and trajectory_substeps < COMPILE_PAYS_ABOVE:
+    if key == "auto" and HAVE_NUMBA and weight * trajectory_substeps < COMPILE_PAYS_ABOVE:
         return "numpy"
     return backend
 

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from ._version import __version__
-from .backend import check_backend, for_run, use_backend
+from .backend import check_backend, for_run, numpy_cost_weight, use_backend
 from . import interrupt
 from .checkpoint import compare_model_identity, config_hash, load_checkpoint, model_identity, save_checkpoint
 from .counting import CountingModel, EvaluationCounter, scalar_cost
@@ -174,7 +174,7 @@ class TrajectoryRun:
         self.save_trajectories = bool(save_trajectories)
         # a short run on "auto" does not wait for the kernels to compile
         self.backend = for_run(self.backend, self.n_traj_total * len(self.integrator.weights)
-                               * self.total_steps())
+                               * self.total_steps(), numpy_cost_weight(model.n_dof, model.n_states))
         if validate:
             from .models.user import validate_model
             # one geometry is enough to catch a wrong contract, and an on-the-fly

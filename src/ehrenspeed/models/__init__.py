@@ -19,6 +19,7 @@ from .retinal import Retinal
 from .tully import TullyDual, TullyExtended, TullySimple
 from .user import FunctionModel, from_function, validate_model
 from .pyrazine_raab import Pyrazine4
+from .pyrazine24 import Pyrazine24
 from .vibronic import Pyrazine3, PyrazineSchneiderDomcke, VibronicCoupling
 
 #: name (as in config files) -> model class. Classes listed here build with
@@ -27,6 +28,7 @@ REGISTRY: dict[str, type[Model]] = {
     "pyrazine3": Pyrazine3,
     "pyrazine_sd": PyrazineSchneiderDomcke,
     "pyrazine4": Pyrazine4,
+    "pyrazine24": Pyrazine24,
     "tully_simple": TullySimple,
     "tully_dual": TullyDual,
     "tully_extended": TullyExtended,
@@ -58,7 +60,7 @@ def get(name: str, **parameters) -> Model:
 
 
 __all__ = [
-    "Model", "REGISTRY", "get", "Pyrazine3", "PyrazineSchneiderDomcke", "Pyrazine4", "VibronicCoupling",
+    "Model", "REGISTRY", "get", "Pyrazine3", "PyrazineSchneiderDomcke", "Pyrazine4", "Pyrazine24", "VibronicCoupling",
     "TullySimple", "TullyDual", "TullyExtended", "LinearCrossing", "JahnTeller",
     "landau_zener_probability", "Chemisorption", "ChemisorptionReversing", "FuranDimer",
     "collision_momentum", "Retinal", "DisplacedOscillators", "FunctionModel", "from_function", "validate_model",

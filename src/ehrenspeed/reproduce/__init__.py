@@ -19,6 +19,7 @@ from .common import Output
 REPRODUCTIONS = {
     "pyrazine": "pyrazine",
     "pyrazine4": "pyrazine4",
+    "pyrazine24": "pyrazine24",
     "chemisorption": "chemisorption",
     "furan": "furan",
     "retinal": "retinal",
@@ -33,7 +34,7 @@ def reproduce(name: str, directory=None, quick: bool = False, seed: int = 1,
 
     Parameters
     ----------
-    name : {"pyrazine", "pyrazine4", "chemisorption", "furan", "retinal", "primer", "tged"}
+    name : {"pyrazine", "pyrazine4", "pyrazine24", "chemisorption", "furan", "retinal", "primer", "tged"}
     directory : path-like, optional
         Output directory; [default] ``reproduce-<name>``.
     quick : bool

@@ -61,6 +61,16 @@ def make_grid(points, half_width) -> Grid:
     return Grid([-h for h in half_width], list(half_width), list(points))
 
 
+def draw_mctdh(ax, t_final_fs: float, label: str) -> None:
+    """The MCTDH points up to ``t_final_fs`` and the P_S2-against-fs axes."""
+    n_ref = int(np.searchsorted(MCTDH_TIMES_FS, t_final_fs + 1e-9))
+    ax.plot(MCTDH_TIMES_FS[:n_ref], MCTDH_P_S2[:n_ref], "o", ms=3, color="gray", label=label)
+    ax.set_xlabel("time / fs")
+    ax.set_ylabel("population of S$_2$")
+    ax.set_ylim(0.0, 1.05)
+    ax.set_xlim(0.0, t_final_fs)
+
+
 def run(out: Output) -> dict:
     """Run the four methods, save them, draw ``pyrazine4_population.png``."""
     cfg = settings(out.quick)
@@ -126,12 +136,7 @@ def run(out: Output) -> dict:
               "tged": "one thawed Gaussian (TGED)"}
     for name, curve in p.items():
         ax.plot(t_fs, curve, label=labels[name], **STYLE[name])
-    ax.plot(MCTDH_TIMES_FS[:n_ref], MCTDH_P_S2[:n_ref], "o", ms=3, color="gray",
-            label="MCTDH (Renormalizer's stored reference)")
-    ax.set_xlabel("time / fs")
-    ax.set_ylabel("population of S$_2$")
-    ax.set_ylim(0.0, 1.05)
-    ax.set_xlim(0.0, cfg["t_final_fs"])
+    draw_mctdh(ax, cfg["t_final_fs"], "MCTDH (Renormalizer's stored reference)")
     ax.set_title("Pyrazine, 2 states x 4 modes (Raab et al. 1999)")
     # below the axes: at P_S2 = 1 the single-trajectory and TGED lines run along the top
     fig.legend(*ax.get_legend_handles_labels(), loc="outside lower center", ncol=2, fontsize=8)
