@@ -203,6 +203,7 @@ class TrajectoryRun:
         self.n_substeps = 0
         self.records: dict[str, list] = {name: [] for name in self._observables()}
         self.trajectory_records: dict[str, list] = {"q": [], "p": [], "c": []}
+        self.trajectory_records.update({name: [] for name in self.dynamics.trajectory_variables})
         self.energy0: np.ndarray | None = None
         self.max_energy_drift = 0.0
         self.max_relative_energy_drift = 0.0
@@ -242,6 +243,8 @@ class TrajectoryRun:
         comm = self.comm
         full = State(comm.gather_rows(state.q), comm.gather_rows(state.p), comm.gather_rows(state.c), state.t)
         parts = {key: comm.gather_rows(value) for key, value in parts.items()}
+        # the dynamics' own per-trajectory fields (FSSH: the active state), gathered by all ranks
+        fields = self.dynamics.trajectory_fields(comm) if self.save_trajectories else {}
         self.next_output += 1
         if not comm.is_root:
             return
@@ -261,6 +264,8 @@ class TrajectoryRun:
             self.trajectory_records["q"].append(full.q.copy())
             self.trajectory_records["p"].append(full.p.copy())
             self.trajectory_records["c"].append(full.c.copy())
+            for name, values in fields.items():
+                self.trajectory_records[name].append(values)
 
     def _observables(self) -> dict[str, tuple[str, ...]]:
         """Names and dimensions of the ensemble observables: the standard ones and the dynamics' own."""
@@ -560,6 +565,7 @@ class TrajectoryRun:
         if self.save_trajectories:
             expected.update({"trajectory/q": (n_records, n, d), "trajectory/p": (n_records, n, d),
                              "trajectory/c": (n_records, n, s)})
+            expected.update({f"trajectory/{name}": (n_records, n) for name in self.dynamics.trajectory_variables})
         shapes = getattr(self.dynamics, "state_shapes", None)
         if shapes is not None:  # the dynamics' own per-trajectory fields (FSSH: active state, streams)
             expected.update({f"dynamics/{key}": shape for key, shape in shapes(n, s).items()})
@@ -671,6 +677,8 @@ class TrajectoryRun:
             data["trajectory_momentum"] = (("time", "trajectory", "dof"), np.array(self.trajectory_records["p"]))
             data["trajectory_coefficients"] = (("time", "trajectory", "state"),
                                                np.array(self.trajectory_records["c"]))
+            for name in self.dynamics.trajectory_variables:
+                data[f"trajectory_{name}"] = (("time", "trajectory"), np.array(self.trajectory_records[name]))
         # variables a source adds on the time axis (multi-centre SPEED: n_centres)
         series = getattr(self.source, "time_series", None)
         for name, values in ({} if series is None else series()).items():

@@ -34,6 +34,10 @@ its dynamics object, made once per run by :func:`make_dynamics`, for
     Checkpoint the dynamics' fields: ``arrays`` are per-trajectory rows of
     every trajectory (gathered in global order, complete on rank 0), so a
     checkpoint resumes on any number of ranks; ``meta`` JSON-ready scalars.
+``trajectory_variables`` / ``trajectory_fields(comm) -> dict``
+    Names of the dynamics' per-trajectory fields stored with
+    ``save_trajectories`` (as ``trajectory_<name>`` on (time, trajectory)),
+    and their values of every trajectory (gathered, complete on rank 0).
 ``attributes(comm) -> dict``
     Run attributes of the result (hop counts...), collective.
 ``check(run)``
@@ -42,7 +46,7 @@ its dynamics object, made once per run by :func:`make_dynamics`, for
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -58,7 +62,8 @@ class MeanField:
     """
 
     name = "mean_field"
-    observables: dict[str, tuple[str, ...]] = {}
+    observables: ClassVar[dict[str, tuple[str, ...]]] = {}
+    trajectory_variables: ClassVar[tuple[str, ...]] = ()
 
     def check(self, run) -> None:
         pass
@@ -80,6 +85,9 @@ class MeanField:
 
     def set_state(self, arrays: dict[str, np.ndarray], meta: dict[str, Any], block: slice) -> None:
         pass
+
+    def trajectory_fields(self, comm) -> dict[str, np.ndarray]:
+        return {}
 
     def attributes(self, comm) -> dict[str, Any]:
         return {}

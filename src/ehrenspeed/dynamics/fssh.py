@@ -41,7 +41,11 @@ q' = q + (dt/2) M^-1 p, does in turn:
    the active state's force along d (the "grad V" rule of A. W. Jasper and
    D. G. Truhlar, Chem. Phys. Lett. 369, 60 (2003)).
 4. **Kick** p <- p - dt dE_alpha/dq, Hellmann-Feynman
-   dE_alpha/dq_a = Re u_alpha^H (dV/dq_a) u_alpha at q'.
+   dE_alpha/dq_a = Re u_alpha^H (dV/dq_a) u_alpha at q', given as two
+   halves around the hop of step 3 (first half on the old surface, second
+   on the new): (q', p) are then synchronous at the hop, whose rescaling
+   conserves the energy there, and the step's energy error stays O(dt^2)
+   across hops (a hop before the whole kick would leave an O(dt) error).
 5. **Electrons** c <- U exp(-i E dt) U^H c, exactly in the frozen diabatic
    V(q') as in Ehrenfest.
 6. **Decoherence** (``decoherence="edc"``): the energy-based correction of
@@ -55,9 +59,10 @@ at the initial positions with the trajectory's stream. Randomness: each
 trajectory j has its own PCG64 stream, seeded by
 SeedSequence(entropy of the run's seed, spawn_key = (..., 0x46535348, j)),
 so its hops do not depend on the chunk size, on the number of MPI ranks or
-on the other trajectories; every stream draws exactly one number per step
-(and one at the start), so a checkpoint holds each stream's state and a
-resumed run is bit-identical.
+on the other trajectories; every trajectory uses exactly one number per
+step (and one at the start), drawn from its stream in blocks of
+:data:`DRAW_BLOCK`, so a checkpoint holds each stream's state and the
+unused part of its block, and a resumed run is bit-identical.
 
 Decoherence is off by default: FSSH as Tully defined it, whose known
 overcoherence the EDC option corrects (reflection channels of Tully's
@@ -68,7 +73,7 @@ tables).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -80,6 +85,8 @@ from ..sampling import State
 
 #: spawn-key word that separates the hop streams from the Wigner sample ("FSSH")
 HOP_STREAMS = 0x46535348
+#: uniform numbers each stream draws at once (consumed one per step; part of a checkpoint)
+DRAW_BLOCK = 256
 #: magnitudes below which a population, flux or coupling counts as zero
 _TINY = 1e-300
 
@@ -150,7 +157,7 @@ class FSSH:
     def make_source(self, model):
         return self.source_method.make_source(model)
 
-    def make_dynamics(self) -> "SurfaceHopping":
+    def make_dynamics(self) -> SurfaceHopping:
         return SurfaceHopping(self)
 
     def describe(self) -> dict[str, Any]:
@@ -329,7 +336,10 @@ def fssh_substep(p, c, active, u_prev, v, dv, xi, tau, inv_mass, decoherence_con
     cumulative = np.cumsum(probabilities, axis=1)
     wants = xi < cumulative[:, -1]
     target = np.argmax(xi[:, None] < cumulative, axis=1)
-    p, active = p.copy(), active.copy()
+    # half the kick on the old surface first: the hop then sees the momentum that belongs to q'
+    # (position Verlet's midpoint), so a hop costs no O(dt) energy error
+    p = p - 0.5 * tau * active_gradient(u, dv, active)
+    active = active.copy()
     hopped = np.zeros(len(active), dtype=bool)
     frustrated = np.zeros(len(active), dtype=bool)
     for j in np.flatnonzero(wants):
@@ -342,7 +352,7 @@ def fssh_substep(p, c, active, u_prev, v, dv, xi, tau, inv_mass, decoherence_con
         frustrated[j] = True
         if reverse_frustrated:
             p[j] = _reverse_if_repelled(p[j], d, u[j], dv[j], alpha, k, inv_mass)
-    p = p - tau * active_gradient(u, dv, active)
+    p = p - 0.5 * tau * active_gradient(u, dv, active)
     a = np.einsum("nik,ni->nk", np.conj(u), c) * np.exp(-1j * tau * energies)
     if decoherence_constant is not None:
         a = decohere(a, energies, active, kinetic_energy(p, inv_mass), tau, decoherence_constant)
@@ -397,7 +407,8 @@ class SurfaceHopping:
     """
 
     name = "surface_hopping"
-    observables = {"active_population": ("time", "state")}
+    observables: ClassVar[dict[str, tuple[str, ...]]] = {"active_population": ("time", "state")}
+    trajectory_variables: ClassVar[tuple[str, ...]] = ("active_state",)
 
     def __init__(self, method: FSSH):
         self.method = method
@@ -413,6 +424,8 @@ class SurfaceHopping:
         state = run.state
         n = state.n_traj
         self.streams = hop_streams(run.seed, range(run.block.start, run.block.start + n))
+        self.cursor = DRAW_BLOCK  # the first draw fills the block
+        self.block_numbers = np.empty((n, DRAW_BLOCK))
         self.accepted = np.zeros(n, dtype=np.int64)
         self.frustrated = np.zeros(n, dtype=np.int64)
         context = run.source.evaluate(state.q, for_observables=True)
@@ -425,8 +438,13 @@ class SurfaceHopping:
         self.active = np.minimum(np.argmax(xi[:, None] < cumulative, axis=1), cumulative.shape[1] - 1)
 
     def _draw(self) -> np.ndarray:
-        """One uniform number from every trajectory's stream, shape (n,)."""
-        return np.array([g.random() for g in self.streams])
+        """The next uniform number of every trajectory's stream, shape (n,)."""
+        if self.cursor == DRAW_BLOCK:  # one call per stream per block, not per step
+            for j, g in enumerate(self.streams):
+                self.block_numbers[j] = g.random(DRAW_BLOCK)
+            self.cursor = 0
+        self.cursor += 1
+        return self.block_numbers[:, self.cursor - 1]
 
     def step(self, run, dt: float) -> State:
         state = run.state
@@ -469,12 +487,12 @@ class SurfaceHopping:
     def state_shapes(self, n: int, n_states: int) -> dict[str, tuple[int, ...]]:
         """Shapes of the checkpoint arrays of :meth:`get_state` for n trajectories."""
         return {"active": (n,), "u_prev": (n, n_states, n_states), "streams": (n, 6), "accepted": (n,),
-                "frustrated": (n,)}
+                "frustrated": (n,), "block_numbers": (n, DRAW_BLOCK)}
 
     def get_state(self, comm) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
         arrays = {"active": self.active, "u_prev": self.u_prev, "streams": _stream_arrays(self.streams),
-                  "accepted": self.accepted, "frustrated": self.frustrated}
-        return {key: comm.gather_rows(value) for key, value in arrays.items()}, {}
+                  "accepted": self.accepted, "frustrated": self.frustrated, "block_numbers": self.block_numbers}
+        return {key: comm.gather_rows(value) for key, value in arrays.items()}, {"cursor": self.cursor}
 
     def set_state(self, arrays: dict[str, np.ndarray], meta: dict[str, Any], block: slice) -> None:
         self.active = np.array(arrays["active"][block], dtype=np.int64)
@@ -482,6 +500,14 @@ class SurfaceHopping:
         self.streams = _streams_from(arrays["streams"][block])
         self.accepted = np.array(arrays["accepted"][block], dtype=np.int64)
         self.frustrated = np.array(arrays["frustrated"][block], dtype=np.int64)
+        self.block_numbers = np.array(arrays["block_numbers"][block], dtype=float)
+        cursor = int(meta["cursor"])
+        if not 0 <= cursor <= DRAW_BLOCK:
+            raise InputError(f"the checkpoint's FSSH draw cursor {cursor} is outside 0..{DRAW_BLOCK}")
+        self.cursor = cursor
+
+    def trajectory_fields(self, comm) -> dict[str, np.ndarray]:
+        return {"active_state": comm.gather_rows(self.active.copy())}  # the record must not follow later hops
 
     def attributes(self, comm) -> dict[str, Any]:
         accepted, frustrated = comm.gather_rows(self.accepted), comm.gather_rows(self.frustrated)
