@@ -16,6 +16,11 @@
 
 from __future__ import annotations
 
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 from scipy.linalg import expm
@@ -268,3 +273,21 @@ def test_tully_extended_reflects_where_ehrenfest_cannot():
     for key in ("R_lower", "R_upper", "T_lower"):
         p = exact[key]
         assert abs(edc[key] - p) < FSSH_ERROR + 4 * np.sqrt(p * (1 - p) / n), (key, edc, exact)
+
+
+@pytest.mark.skipif(shutil.which("mpiexec") is None, reason="no mpiexec")
+def test_two_ranks_hop_as_one_process(tmp_path):
+    script = Path(__file__).parent / "mpi" / "fssh_ranks.py"
+    proc = subprocess.run([shutil.which("mpiexec"), "-n", "2", sys.executable, str(script), str(tmp_path)],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    model = TullySimple()
+    for name, method in (("fssh", "fssh"), ("speed_edc", FSSH(source="speed", decoherence="edc"))):
+        distributed = es.load(tmp_path / f"{name}.nc")
+        serial = es.run(model, model.initial_wavepacket(k0=12.0), method, n_traj=23, dt=4.0, t_final=2400.0,
+                        output_every=100, seed=6, save_trajectories=True)
+        assert serial.attrs["hops_accepted"] > 0
+        for key in ("population", "active_population", "total_energy", "trajectory_position",
+                    "trajectory_active_state"):
+            assert np.array_equal(distributed[key].values, serial[key].values), (name, key)
+        assert distributed.attrs["hops_accepted"] == serial.attrs["hops_accepted"]

@@ -26,7 +26,9 @@ q' = q + (dt/2) M^-1 p, does in turn:
    came from a_old_alpha); to first order in dt this is Tully's
    2 dt Re(conj(a_alpha) a_k d_k,alpha.v) / rho_alpha,alpha. This is the
    local-diabatisation scheme of G. Granucci, M. Persico and A. Toniolo,
-   J. Chem. Phys. 114, 10608 (2001).
+   J. Chem. Phys. 114, 10608 (2001), doi:10.1063/1.1376633 (our reading of
+   it: the lost fraction is shared among the states with a positive flux
+   only, so the probabilities add up to exactly the lost fraction).
 3. **Hop.** One uniform number xi from the trajectory's own stream picks
    the target k (cumulative probabilities in state order). The momentum is
    rescaled along the nonadiabatic coupling direction
@@ -34,12 +36,13 @@ q' = q + (dt/2) M^-1 p, does in turn:
    direction matters), p -> p + gamma d with the root gamma of smallest
    magnitude of sum_a (p_a + gamma d_a)^2 / 2 m_a = T - (E_k - E_alpha), so
    T + E_active is exactly conserved at q'. If that has no real root the
-   hop is *frustrated*: alpha stays and the momentum is kept (Tully 1990's
-   prescription; ``frustrated="keep"``, the default) or, with
-   ``frustrated="reverse"``, its component along d is reversed when the
-   force of the target state along d points against the motion and against
-   the active state's force along d (the "grad V" rule of A. W. Jasper and
-   D. G. Truhlar, Chem. Phys. Lett. 369, 60 (2003)).
+   hop is *frustrated*: alpha stays and the momentum is kept
+   (``frustrated="keep"``, the default: the frustrated hop changes nothing)
+   or, with ``frustrated="reverse"``, its component along d is reversed
+   when the force of the target state along d points against the motion
+   and against the active state's force along d (the "grad V" rule that
+   A. W. Jasper and D. G. Truhlar proposed, Chem. Phys. Lett. 369, 60
+   (2003) -- a reference we could not check against the paper).
 4. **Kick** p <- p - dt dE_alpha/dq, Hellmann-Feynman
    dE_alpha/dq_a = Re u_alpha^H (dV/dq_a) u_alpha at q', given as two
    halves around the hop of step 3 (first half on the old surface, second
@@ -49,7 +52,8 @@ q' = q + (dt/2) M^-1 p, does in turn:
 5. **Electrons** c <- U exp(-i E dt) U^H c, exactly in the frozen diabatic
    V(q') as in Ehrenfest.
 6. **Decoherence** (``decoherence="edc"``): the energy-based correction of
-   G. Granucci and M. Persico, J. Chem. Phys. 126, 134114 (2007):
+   G. Granucci and M. Persico, J. Chem. Phys. 126, 134114 (2007),
+   doi:10.1063/1.2715585:
    a_k <- a_k exp(-dt / tau_k), tau_k = (1 / |E_k - E_alpha|)(1 + C / T),
    T the nuclear kinetic energy, C = 0.1 hartree, for k != alpha, and
    a_alpha rescaled to keep the norm.
@@ -64,10 +68,13 @@ step (and one at the start), drawn from its stream in blocks of
 :data:`DRAW_BLOCK`, so a checkpoint holds each stream's state and the
 unused part of its block, and a resumed run is bit-identical.
 
-Decoherence is off by default: FSSH as Tully defined it, whose known
-overcoherence the EDC option corrects (reflection channels of Tully's
-models are where it matters; docs/surface_hopping.md has the measured
-tables).
+Decoherence is off by default, so that ``method="fssh"`` is FSSH as Tully
+(J. Chem. Phys. 93, 1061 (1990)) defined it, the reference every other
+code's FSSH is compared with; Granucci and Persico (2007) show that the
+uncorrected algorithm is overcoherent and recommend the correction, and
+on Tully's model 3 it is what brings the reflection channels to the exact
+values (docs/surface_hopping.md has the measured tables): use
+``FSSH(decoherence="edc")`` for production runs.
 """
 
 from __future__ import annotations
