@@ -291,3 +291,24 @@ def test_two_ranks_hop_as_one_process(tmp_path):
                     "trajectory_active_state"):
             assert np.array_equal(distributed[key].values, serial[key].values), (name, key)
         assert distributed.attrs["hops_accepted"] == serial.attrs["hops_accepted"]
+
+
+@pytest.mark.skipif(not __import__("ehrenspeed.backend", fromlist=["HAVE_NUMBA"]).HAVE_NUMBA, reason="no numba")
+@pytest.mark.parametrize("model, k, method", [(TullyExtended(), 9.0, FSSH(decoherence="edc")),
+                                              (TullySimple(), 6.0, FSSH(frustrated="reverse"))],
+                         ids=["edc", "reverse"])
+def test_compiled_substep_agrees_with_numpy(model, k, method):
+    """Same hops, and momenta and populations equal to round-off, on the compiled and the NumPy path."""
+    kwargs = dict(n_traj=24, dt=4.0, t_final=6000.0, output_every=250, seed=5, save_trajectories=True,
+                  method=method)
+    wp = model.initial_wavepacket(k0=k)
+    reference = es.run(model, wp, backend="numpy", **kwargs)
+    fast = es.run(model, wp, backend="numba", **kwargs)
+    # below the upper surface's 0.01 hartree at the crossing (k = 6: 0.009 hartree) every hop is frustrated
+    key = "hops_frustrated" if method.frustrated == "reverse" else "hops_accepted"
+    assert reference.attrs[key] > 0
+    assert reference.attrs["hops_accepted"] == fast.attrs["hops_accepted"]
+    assert reference.attrs["hops_frustrated"] == fast.attrs["hops_frustrated"]
+    assert np.array_equal(reference.trajectory_active_state.values, fast.trajectory_active_state.values)
+    for name in ("trajectory_momentum", "population", "adiabatic_population"):
+        assert np.allclose(reference[name].values, fast[name].values, rtol=0, atol=1e-10), name

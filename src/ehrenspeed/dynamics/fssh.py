@@ -464,7 +464,7 @@ class SurfaceHopping:
         error = None
         try:
             for rows, v, dv in _chunks(run, context, q, need_gradient=True):
-                out = fssh_substep(state.p[rows], state.c[rows], self.active[rows], self.u_prev[rows], v, dv,
+                out = substep_function(run.backend, v, dv)(state.p[rows], state.c[rows], self.active[rows], self.u_prev[rows], v, dv,
                                    xi[rows], dt, run.inv_mass, self.constant, self.reverse)
                 p[rows], c[rows], self.active[rows], self.u_prev[rows], hopped, frustrated = out
                 self.accepted[rows] += hopped
@@ -523,6 +523,16 @@ class SurfaceHopping:
         return {"hops_accepted": int(accepted.sum()), "hops_frustrated": int(frustrated.sum()),
                 "decoherence": self.method.decoherence or "none", "frustrated_hops": self.method.frustrated,
                 "fssh_source": self.method.describe()["source"]}
+
+
+def substep_function(backend: str | None, v: np.ndarray, dv: np.ndarray):
+    """The FSSH substep for these matrices: compiled (real V, dV/dq, numba backend) or the NumPy reference."""
+    from ..backend import compiled
+    from . import fssh_kernels
+
+    if compiled(backend) and fssh_kernels.supports(v, dv):
+        return fssh_kernels.fssh_substep_numba
+    return fssh_substep
 
 
 def _chunks(run, context, q, need_gradient):
