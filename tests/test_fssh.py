@@ -132,7 +132,7 @@ def test_landau_zener_passage():
 
 def test_decoherence_collapses_onto_the_active_state():
     model = TullySimple()
-    kwargs = dict(n_traj=40, dt=2.0, t_final=2500.0, output_every=1250, seed=3, save_trajectories=True)
+    kwargs = {"n_traj": 40, "dt": 2.0, "t_final": 2500.0, "output_every": 1250, "seed": 3, "save_trajectories": True}
     wp = model.initial_wavepacket(k0=20.0)
     plain = es.run(model, wp, method="fssh", **kwargs)
     edc = es.run(model, wp, method=FSSH(decoherence="edc"), **kwargs)
@@ -153,7 +153,7 @@ def test_decohere_keeps_norm_and_damps_with_the_gap():
 
 
 # -- determinism and checkpoints -------------------------------------------------------------------
-KW = dict(n_traj=24, dt=4.0, t_final=2400.0, output_every=50, seed=7, save_trajectories=True)
+KW = {"n_traj": 24, "dt": 4.0, "t_final": 2400.0, "output_every": 50, "seed": 7, "save_trajectories": True}
 
 
 def test_same_seed_bit_identical_and_chunking_irrelevant():
@@ -198,7 +198,7 @@ def test_speed_fssh_equals_fssh_on_a_linear_model():
     model = LinearCrossing(mass=20000.0)
     start = lz_start(model, 64)
     start = start.replace(q=start.q + np.linspace(-0.5, 0.5, 64)[:, None])
-    kwargs = dict(dt=2.0, t_final=800.0, output_every=100, seed=9, save_trajectories=True)
+    kwargs = {"dt": 2.0, "t_final": 800.0, "output_every": 100, "seed": 9, "save_trajectories": True}
     own = es.run(model, start, method="fssh", **kwargs)
     shared = es.run(model, start, method=FSSH(source="speed"), **kwargs)
     assert own.attrs["hops_accepted"] > 5
@@ -210,8 +210,8 @@ def test_speed_fssh_equals_fssh_on_a_linear_model():
 
 # -- input ----------------------------------------------------------------------------------------
 @pytest.mark.parametrize("kwargs, words", [
-    (dict(source="cubic"), "FSSH source"), (dict(decoherence="magic"), "decoherence"),
-    (dict(decoherence_constant=-1.0), "decoherence_constant"), (dict(frustrated="bounce"), "frustrated")])
+    ({"source": "cubic"}, "FSSH source"), ({"decoherence": "magic"}, "decoherence"),
+    ({"decoherence_constant": -1.0}, "decoherence_constant"), ({"frustrated": "bounce"}, "frustrated")])
 def test_bad_fssh_options(kwargs, words):
     with pytest.raises(InputError, match=words):
         FSSH(**kwargs)
@@ -279,7 +279,7 @@ def test_tully_extended_reflects_where_ehrenfest_cannot():
 def test_two_ranks_hop_as_one_process(tmp_path):
     script = Path(__file__).parent / "mpi" / "fssh_ranks.py"
     proc = subprocess.run([shutil.which("mpiexec"), "-n", "2", sys.executable, str(script), str(tmp_path)],
-                          capture_output=True, text=True, timeout=300)
+                          capture_output=True, text=True, timeout=300, check=False)
     assert proc.returncode == 0, proc.stderr
     model = TullySimple()
     for name, method in (("fssh", "fssh"), ("speed_edc", FSSH(source="speed", decoherence="edc"))):
@@ -299,8 +299,8 @@ def test_two_ranks_hop_as_one_process(tmp_path):
                          ids=["edc", "reverse"])
 def test_compiled_substep_agrees_with_numpy(model, k, method):
     """Same hops, and momenta and populations equal to round-off, on the compiled and the NumPy path."""
-    kwargs = dict(n_traj=24, dt=4.0, t_final=6000.0, output_every=250, seed=5, save_trajectories=True,
-                  method=method)
+    kwargs = {"n_traj": 24, "dt": 4.0, "t_final": 6000.0, "output_every": 250, "seed": 5, "save_trajectories": True,
+                  "method": method}
     wp = model.initial_wavepacket(k0=k)
     reference = es.run(model, wp, backend="numpy", **kwargs)
     fast = es.run(model, wp, backend="numba", **kwargs)
@@ -312,3 +312,17 @@ def test_compiled_substep_agrees_with_numpy(model, k, method):
     assert np.array_equal(reference.trajectory_active_state.values, fast.trajectory_active_state.values)
     for name in ("trajectory_momentum", "population", "adiabatic_population"):
         assert np.allclose(reference[name].values, fast[name].values, rtol=0, atol=1e-10), name
+
+
+@pytest.mark.slow
+def test_quick_reproduction_shows_the_known_outcomes(tmp_path):
+    from ehrenspeed.reproduce import reproduce
+
+    out = reproduce("fssh", tmp_path / "fssh", quick=True, seed=1)
+    tables = out.summary["tables"]
+    model3 = tables["tully_extended"][10.0]
+    # model 3 at k = 10: the exact packet and FSSH reflect, Ehrenfest transmits everything
+    assert model3["exact"]["R_lower"] + model3["exact"]["R_upper"] > 0.25
+    assert model3["fssh"]["R_lower"] + model3["fssh"]["R_upper"] > 0.15
+    assert model3["ehrenfest"]["R_lower"] + model3["ehrenfest"]["R_upper"] < 0.01
+    assert (tmp_path / "fssh" / "tully_tables.md").is_file()
