@@ -97,7 +97,7 @@ if HAVE_NUMBA:  # pragma: no branch
     @_jit
     def _one(j, p, c, active, u_prev, v, dv, xi, tau, inv_mass, constant, reverse,
              p_new, c_new, active_new, u_new, hopped, frustrated, scratch):  # pragma: no cover
-        a_mat, lam_raw, zt, x1, x2, lam, u, a_old, a_new, prob, grad, d, pj, f2 = scratch
+        a_mat, lam_raw, zt, x1, x2, lam, u, a_old, a_new, prob, grad, d, pj, f2, order = scratch
         s = c.shape[1]
         n_dof = p.shape[1]
         # 1. eigenvectors (columns of u), ascending, phases continuous with u_prev
@@ -105,7 +105,12 @@ if HAVE_NUMBA:  # pragma: no branch
             for k in range(s):
                 a_mat[i, k] = 0.5 * (v[j, i, k] + v[j, k, i])
         _eigh_ql(a_mat, lam_raw, zt, x1, x2)
-        order = np.argsort(lam_raw)
+        for k in range(s):  # ascending order by insertion (no allocation inside the loop)
+            order[k] = k
+            i = k
+            while i > 0 and lam_raw[order[i - 1]] > lam_raw[order[i]]:
+                order[i - 1], order[i] = order[i], order[i - 1]
+                i -= 1
         for k in range(s):
             lam[k] = lam_raw[order[k]]
             for i in range(s):
@@ -220,7 +225,7 @@ if HAVE_NUMBA:  # pragma: no branch
     def _scratch(s, n_dof):  # pragma: no cover - compiled
         return (np.empty((s, s)), np.empty(s), np.empty((s, s)), np.empty(s), np.empty(s), np.empty(s),
                 np.empty((s, s)), np.empty(s, np.complex128), np.empty(s, np.complex128), np.empty(s),
-                np.empty(n_dof), np.empty(n_dof), np.empty(n_dof), np.empty(n_dof))
+                np.empty(n_dof), np.empty(n_dof), np.empty(n_dof), np.empty(n_dof), np.empty(s, np.int64))
 
     @_parallel
     def _kernel(p, c, active, u_prev, v, dv, xi, tau, inv_mass, constant, reverse, n_blocks,
