@@ -171,6 +171,13 @@ class Stop(Exception):
     pass
 
 
+def _checkpoint_and_stop(run, path, step):
+    """After-step hook: write a checkpoint at ``step`` and end the run there, as a kill would."""
+    if run.n_steps == step:
+        run.save_checkpoint(path)
+        raise Stop
+
+
 @pytest.mark.parametrize("method", [FSSH(), FSSH(source="speed", decoherence="edc")], ids=["fssh", "speed_edc"])
 def test_resume_mid_interval_is_bit_identical(tmp_path, method):
     model = TullySimple()
@@ -179,15 +186,11 @@ def test_resume_mid_interval_is_bit_identical(tmp_path, method):
     reference = es.run(model, wp, **kwargs)
     path = tmp_path / "run.npz"
 
-    def crash(run):  # mid-interval, after some hops, the streams part-way through a block
-        if run.n_steps == 163:
-            run.save_checkpoint(path)
-            raise Stop
-
     sim = TrajectoryRun(model, wp, **kwargs)
+    # step 163: mid-interval, after some hops, the streams part-way through a block of draws
     with pytest.raises(Stop):
-        while not sim.done:
-            sim.advance(None, crash)
+        for _ in range(len(sim.times)):
+            sim.advance(None, lambda run: _checkpoint_and_stop(run, path, 163))
     resumed = es.run(model, wp, checkpoint_path=path, resume=True, chunk_size=7, **kwargs)
     assert_identical(reference, resumed)
 
