@@ -58,6 +58,11 @@ q' = q + (dt/2) M^-1 p, does in turn:
    T the nuclear kinetic energy, C = 0.1 hartree, for k != alpha, and
    a_alpha rescaled to keep the norm.
 
+Backends: :func:`fssh_substep` is the NumPy reference;
+:func:`ehrenspeed.dynamics.fssh_kernels.fssh_substep_numba` does the same
+per trajectory, compiled (real V and dV/dq, backend "numba" or "auto"), and
+agrees with it to round-off.
+
 The initial active state is drawn from the adiabatic populations |a_k|^2
 at the initial positions with the trajectory's stream. Randomness: each
 trajectory j has its own PCG64 stream, seeded by
