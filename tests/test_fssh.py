@@ -329,3 +329,13 @@ def test_quick_reproduction_shows_the_known_outcomes(tmp_path):
     assert model3["fssh"]["R_lower"] + model3["fssh"]["R_upper"] > 0.15
     assert model3["ehrenfest"]["R_lower"] + model3["ehrenfest"]["R_upper"] < 0.01
     assert (tmp_path / "fssh" / "tully_tables.md").is_file()
+
+
+def test_fssh_on_multicentre_speed():
+    """The source axis: multi-centre SPEED's expansions serve FSSH as they serve Ehrenfest."""
+    model = TullyExtended()
+    res = es.run(model, model.initial_wavepacket(k0=10.0), method=FSSH(source=es.SPEED(centres=2)), n_traj=40,
+                 dt=4.0, t_final=4000.0, output_every=500, seed=1, backend="numpy")
+    assert res.attrs["hops_accepted"] > 0
+    assert np.array_equal(res.n_centres.values, [2, 2, 2])
+    assert np.isclose(res.active_population.values.sum(axis=1), 1.0).all()

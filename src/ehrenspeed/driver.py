@@ -217,7 +217,7 @@ class TrajectoryRun:
         self.max_mean_energy_drift = 0.0
         self.drift_warned = False
         self._advance_start: float | None = None
-        self.dynamics.start(self)
+        self._dynamics_started = False  # the first record starts it, on the same evaluation
         self.record()
         _check_initial_energies(self.energy0, self.comm)
 
@@ -234,6 +234,9 @@ class TrajectoryRun:
         parts = error = None
         try:
             with use_backend(self.backend):  # models with compiled potentials follow it
+                if not self._dynamics_started:
+                    self.dynamics.start(self, context)
+                    self._dynamics_started = True
                 parts = self._local_parts(state, context)
         except Exception as exc:
             if self.comm.size == 1:

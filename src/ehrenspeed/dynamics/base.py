@@ -13,10 +13,12 @@ A trajectory method is a pair (docs/surface_hopping.md, "Two axes"):
 momenta, coefficients, chunks, MPI blocks, records, checkpoints) and asks
 its dynamics object, made once per run by :func:`make_dynamics`, for
 
-``start(run)``
+``start(run, context)``
     Create the dynamics' own per-trajectory fields for this rank's block of
     trajectories (``run.block``, a slice of the global trajectory indices),
-    before the first record.
+    at the first record; ``context`` is the source's context of that record
+    (``source.evaluate(q, for_observables=True)``), so that starting costs
+    no evaluation of its own.
 ``step(run, dt) -> State``
     Advance ``run.state`` by one step dt (the dynamics also updates its own
     fields).
@@ -68,7 +70,7 @@ class MeanField:
     def check(self, run) -> None:
         pass
 
-    def start(self, run) -> None:
+    def start(self, run, context) -> None:
         pass
 
     def step(self, run, dt: float) -> State:

@@ -432,7 +432,7 @@ class SurfaceHopping:
             raise InputError(f"method 'fssh' needs integrator 'strang' (a hop is not a symmetric "
                              f"substep), got {run.integrator.name!r}")
 
-    def start(self, run) -> None:
+    def start(self, run, context) -> None:
         state = run.state
         n = state.n_traj
         self.streams = hop_streams(run.seed, range(run.block.start, run.block.start + n))
@@ -440,7 +440,6 @@ class SurfaceHopping:
         self.block_numbers = np.empty((n, DRAW_BLOCK))
         self.accepted = np.zeros(n, dtype=np.int64)
         self.frustrated = np.zeros(n, dtype=np.int64)
-        context = run.source.evaluate(state.q, for_observables=True)
         self.u_prev = np.empty((n, run.model.n_states, run.model.n_states), dtype=complex)
         for rows, v, _ in _chunks(run, context, state.q, need_gradient=False):
             self.u_prev[rows] = adiabatic_basis(v)[1]
