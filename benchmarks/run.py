@@ -74,7 +74,7 @@ def throughput(quick: bool) -> str:
     for label, make, n, steps, dt in CASES[quick]:
         model = make()
         floor, how = eigh_floor(potential_matrices(model, n))
-        for method in ("ehrenfest", "speed"):
+        for method in ("ehrenfest", "speed", "fssh"):  # fssh: surface hopping, per-trajectory source
             rates = {b: run_rate(model, method, n, steps, dt, b, repeat=2 if quick else 3) for b in BACKENDS}
             fast = rates[BACKENDS[0]]
             step_ms = n / fast * 1e3

@@ -23,11 +23,12 @@ from .backend import check_backend, for_run, numpy_cost_weight, use_backend
 from . import interrupt
 from .checkpoint import compare_model_identity, config_hash, load_checkpoint, model_identity, save_checkpoint
 from .counting import CountingModel, EvaluationCounter, scalar_cost
+from .dynamics.base import make_dynamics, resolve_method, source_method
 from .errors import InputError, OutputError, RunInterrupted, SimulationError
 from .models.base import Model
-from .observables import ENSEMBLE_OBSERVABLES, ensemble_means, per_trajectory
+from .observables import ENSEMBLE_OBSERVABLES, ensemble_means
 from .parallel import as_comm, block
-from .potentials import as_method, context_rows
+from .potentials import context_rows
 from .progress import LogProgress, make_progress
 from .propagators import as_integrator
 from .results import make_dataset
@@ -144,7 +145,7 @@ class TrajectoryRun:
         self.backend = None if backend is None else check_backend(backend)
         self.comm = as_comm(comm)
         self.model = model
-        self.method = as_method(method)
+        self.method = resolve_method(method)
         self.integrator = as_integrator(integrator)
         self.dt = check_positive("dt", dt)
         if chunk_size is not None and (int(chunk_size) != chunk_size or chunk_size < 1):
@@ -184,7 +185,7 @@ class TrajectoryRun:
             if self.comm.is_root:
                 try:
                     validate_model(model, state.q[:1],
-                                   derivatives=2 if self.method.name == "speed" else 1)
+                                   derivatives=2 if source_method(self.method).name == "speed" else 1)
                 except Exception as exc:  # all ranks must learn of it
                     error = exc
             self.comm.agree(error)
@@ -193,12 +194,16 @@ class TrajectoryRun:
         self.source.comm = self.comm
         # multi-centre SPEED regroups every so many steps and counts substeps
         self.source.substeps_per_step = len(self.integrator.weights)
+        # how each trajectory moves on the source (dynamics/base.py): mean field or surface hopping
+        self.dynamics = make_dynamics(self.method)
+        self.dynamics.check(self)
         self.inv_mass = 1.0 / np.asarray(model.mass, dtype=float)
         self.state = state.take(self.block)
         self.n_steps = 0
         self.n_substeps = 0
-        self.records: dict[str, list] = {name: [] for name in ENSEMBLE_OBSERVABLES}
+        self.records: dict[str, list] = {name: [] for name in self._observables()}
         self.trajectory_records: dict[str, list] = {"q": [], "p": [], "c": []}
+        self.trajectory_records.update({name: [] for name in self.dynamics.trajectory_variables})
         self.energy0: np.ndarray | None = None
         self.max_energy_drift = 0.0
         self.max_relative_energy_drift = 0.0
@@ -212,6 +217,7 @@ class TrajectoryRun:
         self.max_mean_energy_drift = 0.0
         self.drift_warned = False
         self._advance_start: float | None = None
+        self._dynamics_started = False  # the first record starts it, on the same evaluation
         self.record()
         _check_initial_energies(self.energy0, self.comm)
 
@@ -228,6 +234,9 @@ class TrajectoryRun:
         parts = error = None
         try:
             with use_backend(self.backend):  # models with compiled potentials follow it
+                if not self._dynamics_started:
+                    self.dynamics.start(self, context)
+                    self._dynamics_started = True
                 parts = self._local_parts(state, context)
         except Exception as exc:
             if self.comm.size == 1:
@@ -237,10 +246,12 @@ class TrajectoryRun:
         comm = self.comm
         full = State(comm.gather_rows(state.q), comm.gather_rows(state.p), comm.gather_rows(state.c), state.t)
         parts = {key: comm.gather_rows(value) for key, value in parts.items()}
+        # the dynamics' own per-trajectory fields (FSSH: the active state), gathered by all ranks
+        fields = self.dynamics.trajectory_fields(comm) if self.save_trajectories else {}
         self.next_output += 1
         if not comm.is_root:
             return
-        for key, value in ensemble_means(full, parts).items():
+        for key, value in {**ensemble_means(full, parts), **self.dynamics.ensemble_means(parts)}.items():
             self.records[key].append(value)
         energies = parts["total_energy"]
         if self.energy0 is None:
@@ -256,6 +267,12 @@ class TrajectoryRun:
             self.trajectory_records["q"].append(full.q.copy())
             self.trajectory_records["p"].append(full.p.copy())
             self.trajectory_records["c"].append(full.c.copy())
+            for name, values in fields.items():
+                self.trajectory_records[name].append(values)
+
+    def _observables(self) -> dict[str, tuple[str, ...]]:
+        """Names and dimensions of the ensemble observables: the standard ones and the dynamics' own."""
+        return {**ENSEMBLE_OBSERVABLES, **self.dynamics.observables}
 
     def _local_parts(self, state: State, context) -> dict[str, np.ndarray]:
         """Per-trajectory observables of this process's trajectories, in chunks."""
@@ -266,7 +283,7 @@ class TrajectoryRun:
             part = state.take(slice(start, start + chunk))
             v, _ = self.source.matrices(context_rows(context, slice(start, start + chunk)), part.q,
                                         need_gradient=False)
-            pieces.append(per_trajectory(part, v, self.inv_mass))
+            pieces.append(self.dynamics.per_trajectory(part, v, self.inv_mass, slice(start, start + chunk)))
         return {key: np.concatenate([piece[key] for piece in pieces]) for key in pieces[0]}
 
     # -- propagation --------------------------------------------------------
@@ -292,8 +309,7 @@ class TrajectoryRun:
         try:
             with use_backend(self.backend):  # models with compiled potentials follow it
                 for tau in steps[self.interval_step:]:
-                    self.state = self.integrator.step(self.state, tau, self.source, self.model,
-                                                      self.inv_mass, self._chunk, self.backend)
+                    self.state = self.dynamics.step(self, tau)
                     self.n_steps += 1
                     self.interval_step += 1
                     self.n_substeps += len(self.integrator.weights)
@@ -331,7 +347,7 @@ class TrajectoryRun:
         if limit is not None and not self.drift_warned and drift > limit:
             self.drift_warned = True
             degree = getattr(self.model, "max_degree", None)
-            if isinstance(self.method, SPEED) and not (degree is not None and degree <= 2):
+            if isinstance(source_method(self.method), SPEED) and not (degree is not None and degree <= 2):
                 advice = ("with SPEED this is mostly the method's approximation, not the time step: each "
                           "trajectory moves on the swarm's shared quadratic surface, not on its own "
                           "potential, so a smaller dt will not remove it; compare with an Ehrenfest run to "
@@ -401,6 +417,8 @@ class TrajectoryRun:
                 arrays[f"source/{key}"] = value
             else:
                 source_meta[key] = value
+        dynamics_arrays, dynamics_meta = self.dynamics.get_state(comm)
+        arrays.update({f"dynamics/{key}": value for key, value in dynamics_arrays.items()})
         counts = self._global_counts()
         identity_meta, identity_arrays = self._model_identity()
         arrays.update(identity_arrays)
@@ -420,7 +438,7 @@ class TrajectoryRun:
                 "max_norm_error": self.max_norm_error, "max_mean_energy_drift": self.max_mean_energy_drift,
                 "drift_warned": self.drift_warned, "wall_time": wall,
                 "electronic_structure_calls": counts.pop("electronic_structure_calls", None),
-                "counter": counts, "source": source_meta,
+                "counter": counts, "source": source_meta, "dynamics": dynamics_meta,
                 "n_records": len(self.records["population"]),
                 "save_trajectories": self.save_trajectories, "model": identity_meta}
         return arrays, meta
@@ -438,7 +456,7 @@ class TrajectoryRun:
         if calls is not None:
             # calls before the resume: the source counts only its own
             counts["electronic_structure_calls"] = calls + getattr(self, "_restored_calls", 0)
-        if self.method.name == "ehrenfest":
+        if source_method(self.method).name == "ehrenfest":
             counts = self.comm.sum_counts(counts)
         return counts
 
@@ -545,11 +563,15 @@ class TrajectoryRun:
         n, d, s = self.n_traj_total, self.model.n_dof, self.model.n_states
         size = {"state": s, "dof": d}
         expected = {"q": (n, d), "p": (n, d), "c": (n, s), "energy0": (n,)}
-        for name, dims in ENSEMBLE_OBSERVABLES.items():
+        for name, dims in self._observables().items():
             expected[f"record/{name}"] = (n_records,) + tuple(size[dim] for dim in dims[1:])
         if self.save_trajectories:
             expected.update({"trajectory/q": (n_records, n, d), "trajectory/p": (n_records, n, d),
                              "trajectory/c": (n_records, n, s)})
+            expected.update({f"trajectory/{name}": (n_records, n) for name in self.dynamics.trajectory_variables})
+        shapes = getattr(self.dynamics, "state_shapes", None)
+        if shapes is not None:  # the dynamics' own per-trajectory fields (FSSH: active state, streams)
+            expected.update({f"dynamics/{key}": shape for key, shape in shapes(n, s).items()})
         if "source/hessian" in arrays:  # SPEED's cache, once it holds a Hessian
             expected.update({"source/hessian": (d, d, s, s), "source/hessian_point": (d,),
                              "source/last_qbar": (d,), "source/last_g": (d, s, s), "source/last_v": (s, s)})
@@ -573,9 +595,11 @@ class TrajectoryRun:
             self.trajectory_records = {name: list(arrays[f"trajectory/{name}"])
                                        for name in self.trajectory_records}
         self.source.set_state(_source_state(arrays, meta))
+        self.dynamics.set_state({key[len("dynamics/"):]: value for key, value in arrays.items()
+                                 if key.startswith("dynamics/")}, meta.get("dynamics", {}), mine)
         # the counts are the whole run's: Ehrenfest's are summed over the ranks
         # by finish(), so one rank holds them; SPEED's are every rank's
-        holder = self.method.name != "ehrenfest" or self.comm.is_root
+        holder = source_method(self.method).name != "ehrenfest" or self.comm.is_root
         for key, value in meta["counter"].items():
             setattr(self.counted.counter, key, int(value) if holder else 0)
         # the source counts single points from its construction on, which
@@ -645,16 +669,19 @@ class TrajectoryRun:
         """
         counts = self._global_counts()
         statistics = self.source.statistics()
+        statistics.update(self.dynamics.attributes(self.comm))  # collective: hop counts of all ranks
         if "electronic_structure_calls" in counts:
             statistics["electronic_structure_calls"] = counts.pop("electronic_structure_calls")
         if not self.comm.is_root:
             return None
-        data = {name: (dims, np.array(self.records[name])) for name, dims in ENSEMBLE_OBSERVABLES.items()}
+        data = {name: (dims, np.array(self.records[name])) for name, dims in self._observables().items()}
         if self.save_trajectories:
             data["trajectory_position"] = (("time", "trajectory", "dof"), np.array(self.trajectory_records["q"]))
             data["trajectory_momentum"] = (("time", "trajectory", "dof"), np.array(self.trajectory_records["p"]))
             data["trajectory_coefficients"] = (("time", "trajectory", "state"),
                                                np.array(self.trajectory_records["c"]))
+            for name in self.dynamics.trajectory_variables:
+                data[f"trajectory_{name}"] = (("time", "trajectory"), np.array(self.trajectory_records[name]))
         # variables a source adds on the time axis (multi-centre SPEED: n_centres)
         series = getattr(self.source, "time_series", None)
         for name, values in ({} if series is None else series()).items():
@@ -696,8 +723,10 @@ def run(model: Model, initial, method="ehrenfest", n_traj: int | None = None, dt
         A built-in model or one from :func:`ehrenspeed.models.from_function`.
     initial : Wavepacket or State
         A wavepacket is Wigner-sampled with ``seed``; a State is used as is.
-    method : {"ehrenfest", "speed", "tged"} or Ehrenfest or SPEED or ThawedGaussianEhrenfest
-        Where each trajectory's potential comes from; ``"tged"`` propagates
+    method : {"ehrenfest", "speed", "fssh", "tged"} or Ehrenfest or SPEED or FSSH or ThawedGaussianEhrenfest
+        Where each trajectory's potential comes from; ``"fssh"`` hops between
+        adiabatic surfaces instead of the mean field (:class:`ehrenspeed.FSSH`,
+        docs/surface_hopping.md, on any source); ``"tged"`` propagates
         one thawed Gaussian instead (:mod:`ehrenspeed.dynamics.tged`; needs a
         Wavepacket and n_traj 1, and has no checkpoints).
     n_traj : int, optional

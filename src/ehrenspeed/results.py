@@ -53,6 +53,7 @@ _UNITS = {
     "time": "atomic units of time",
     "population": "1",
     "adiabatic_population": "1",
+    "active_population": "1",  # surface hopping: fraction of trajectories on each adiabatic state
     "potential_energy": "hartree",
     "total_energy": "hartree",
     "norm": "1",

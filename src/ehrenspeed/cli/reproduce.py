@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import click
 
-NAMES = ("pyrazine", "pyrazine4", "pyrazine24", "chemisorption", "furan", "retinal", "primer", "tged")
+NAMES = ("pyrazine", "pyrazine4", "pyrazine24", "chemisorption", "furan", "retinal", "primer", "tged", "fssh")
 
 
 @click.command("reproduce")
@@ -24,7 +24,7 @@ NAMES = ("pyrazine", "pyrazine4", "pyrazine24", "chemisorption", "furan", "retin
 @click.option("--progress/--no-progress", default=None,
               help="Progress bars on the long parts [default: on when stderr is a terminal].")
 def command(name, output, quick, seed, progress):
-    """Reproduce NAME: pyrazine, pyrazine4, pyrazine24, chemisorption, furan, retinal, primer or tged.
+    """Reproduce NAME: pyrazine, pyrazine4, pyrazine24, chemisorption, furan, retinal, primer, tged or fssh.
 
     Writes one netCDF file per method, PNG figures and summary.json (the
     numbers that matter) into the output directory.

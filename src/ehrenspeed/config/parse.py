@@ -225,13 +225,15 @@ def _parse_method(t: _Table, source: str) -> MethodConfig:
                 raise t.error(key, f"is only used with method 'tged', not {name!r}")
     if name == "tged":
         return _parse_tged(t)
-    if name != "speed":
+    fssh = _parse_fssh(t) if name == "fssh" else {}
+    if name != "speed" and fssh.get("source") != "speed":
         for key in ("hessian_every", "reference_hessian", "reference_geometry", "adaptive_tol",
                     "centres", "max_centres", "regroup_every"):
             if t.has(key):
-                raise t.error(key, f"is only used with method 'speed', not {name!r}")
+                where = "source = 'speed'" if name == "fssh" else f"method 'speed', not {name!r}"
+                raise t.error(key, f"is only used with {where}")
         t.finish()
-        return MethodConfig(name)
+        return MethodConfig(name, **fssh)
     hessian_every = t.integer("hessian_every", 1, minimum=1)
     reference = t.boolean("reference_hessian", False)
     geometry = t.numbers("reference_geometry", None)
@@ -244,7 +246,19 @@ def _parse_method(t: _Table, source: str) -> MethodConfig:
     if geometry is not None and not reference:
         raise t.error("reference_geometry", "needs reference_hessian = true")
     return MethodConfig(name, hessian_every, reference, geometry, tol, centres=centres, max_centres=max_centres,
-                        regroup_every=regroup_every)
+                        regroup_every=regroup_every, **fssh)
+
+
+def _parse_fssh(t: _Table) -> dict[str, Any]:
+    """``[method] name = "fssh"``: source, decoherence, decoherence_constant, frustrated."""
+    from ..dynamics.fssh import FRUSTRATED, SOURCES
+
+    decoherence = t.string("decoherence", "none", choices=("none", "edc"))
+    constant = t.number("decoherence_constant", 0.1, positive=True)
+    if t.has("decoherence_constant") and decoherence != "edc":
+        raise t.error("decoherence_constant", "is only used with decoherence = 'edc'")
+    return {"source": t.string("source", "per_trajectory", choices=SOURCES), "decoherence": decoherence,
+            "decoherence_constant": float(constant), "frustrated": t.string("frustrated", "keep", choices=FRUSTRATED)}
 
 
 def _parse_centres(t: _Table) -> tuple[Any, int | None, int | None]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Mapping
@@ -15,7 +15,7 @@ from ..errors import EhrenspeedError, InputError
 from .tables import _check_keywords, _plain, _Table, _thaw
 
 #: Trajectory methods and the grid method a config can name.
-METHOD_NAMES = ("ehrenfest", "speed", "exact", "tged")
+METHOD_NAMES = ("ehrenfest", "speed", "exact", "tged", "fssh")
 #: Integrators of the trajectory methods and of the grid method.
 TRAJECTORY_INTEGRATORS = ("strang", "yoshida4", "yoshida6")
 EXACT_INTEGRATORS = ("strang", "yoshida4")
@@ -83,7 +83,8 @@ class InitialConfig:
 
 @dataclass(frozen=True)
 class MethodConfig:
-    """``[method]``: Ehrenfest, SPEED (with its Hessian policy and centres), exact, or TGED (with its potential)."""
+    """``[method]``: Ehrenfest, SPEED (with its Hessian policy and centres), exact, TGED (with its potential)
+    or FSSH (with its source, decoherence and frustrated-hop rule; source "speed" takes SPEED's keys)."""
 
     name: str = "ehrenfest"
     hessian_every: int = 1
@@ -95,6 +96,10 @@ class MethodConfig:
     centres: Any = 1
     max_centres: int | None = None
     regroup_every: int | None = None
+    source: str | None = None
+    decoherence: str | None = None
+    decoherence_constant: float | None = None
+    frustrated: str | None = None
 
 
 @dataclass(frozen=True)
@@ -219,7 +224,10 @@ class Config:
                        "state": _plain(i.state)}
         m = self.method
         method: dict[str, Any] = {"name": m.name}
-        if m.name == "speed":
+        if m.name == "fssh":
+            method.update(source=m.source, decoherence=m.decoherence, decoherence_constant=m.decoherence_constant,
+                          frustrated=m.frustrated)
+        if m.name == "speed" or m.source == "speed":
             method.update(hessian_every=m.hessian_every, reference_hessian=m.reference_hessian)
             if m.reference_geometry is not None:
                 method["reference_geometry"] = list(m.reference_geometry)
@@ -467,6 +475,13 @@ class Config:
         m = self.method
         if m.name == "ehrenfest":
             return Ehrenfest()
+        if m.name == "fssh":
+            from ..dynamics.fssh import FSSH
+
+            source = "per_trajectory" if m.source != "speed" else replace(self, method=replace(
+                m, name="speed"))._build_method()
+            return FSSH(source=source, decoherence=m.decoherence, decoherence_constant=m.decoherence_constant,
+                        frustrated=m.frustrated)
         if m.name == "tged":
             from ..dynamics.tged import ThawedGaussianEhrenfest
 

@@ -25,6 +25,7 @@ REPRODUCTIONS = {
     "retinal": "retinal",
     "primer": "primer",
     "tged": "tged",
+    "fssh": "fssh",
 }
 
 
@@ -34,7 +35,7 @@ def reproduce(name: str, directory=None, quick: bool = False, seed: int = 1,
 
     Parameters
     ----------
-    name : {"pyrazine", "pyrazine4", "pyrazine24", "chemisorption", "furan", "retinal", "primer", "tged"}
+    name : {"pyrazine", "pyrazine4", "pyrazine24", "chemisorption", "furan", "retinal", "primer", "tged", "fssh"}
     directory : path-like, optional
         Output directory; [default] ``reproduce-<name>``.
     quick : bool
