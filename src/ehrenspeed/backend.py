@@ -20,6 +20,7 @@ NumPy path.
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import os
 
 from .errors import InputError
@@ -33,11 +34,11 @@ from .errors import InputError
 # the package's first import of numba.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-try:  # optional dependency: the package works (more slowly) without it
-    import numba  # noqa: F401
-    HAVE_NUMBA = True
-except ImportError:  # pragma: no cover - exercised only where numba is missing
-    HAVE_NUMBA = False
+# Whether numba is installed, found without importing it: importing numba
+# (with llvmlite) takes ~0.4 s, more than the rest of the package, so it is
+# imported only by the modules that hold compiled code, when a run first
+# needs them (goal: ``import ehrenspeed`` under 0.2 s, benchmarks/startup.py).
+HAVE_NUMBA = importlib.util.find_spec("numba") is not None
 
 #: Accepted backend names.
 BACKENDS = ("auto", "numpy", "numba")
