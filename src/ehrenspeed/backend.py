@@ -143,3 +143,81 @@ def single_blas_thread():
     except ImportError:  # pragma: no cover - optional
         return contextlib.nullcontext()
     return threadpool_limits(limits=1, user_api="blas")
+
+
+# -- numba threads -------------------------------------------------------------
+# A parallel region has a fixed cost: waking the team and joining it again.
+# On the 2-core benchmark machine a substep costs ~15 us of overhead on one
+# thread and ~58 us with two (passive waiting, issue 18), so a second thread
+# pays only once a substep's work is several times that; a two-state substep
+# is memory-bound and its second thread gained nothing up to N = 10^4.
+# benchmarks/threads.py measures the crossover (docs/performance.md).
+
+#: Trajectories per substep from which the two-state kernels use all numba
+#: threads (below: one). Measured crossover, benchmarks/threads.py.
+TWO_STATE_PARALLEL_FROM = 30_000
+
+#: For S > 2 the per-trajectory work grows like S^3 (the eigen-solver): all
+#: threads from N * S^3 >= this (S = 3: N >= 2000). benchmarks/threads.py.
+GENERAL_PARALLEL_FROM = 54_000
+
+_threads_override: int | None = None
+
+
+def _check_threads(value, source: str) -> int | None:
+    if value is None or value == "":
+        return None
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        number = 0
+    if number < 1 or str(number) != str(value).strip():
+        raise InputError(f"{source} must be a positive integer number of threads, got {value!r}")
+    return number
+
+
+def set_threads(number: int | None) -> int | None:
+    """Fix the number of numba threads of the compiled kernels; return the previous setting.
+
+    Parameters
+    ----------
+    number : int or None
+        Threads for every compiled parallel kernel (capped at numba's
+        ``NUMBA_NUM_THREADS``); None restores the automatic choice of
+        :func:`threads_for`. The environment variable ``EHRENSPEED_THREADS``
+        sets it at import.
+    """
+    global _threads_override
+    old, _threads_override = _threads_override, _check_threads(number, "threads")
+    return old
+
+
+def threads_for(n_traj: int, n_states: int) -> int:
+    """Number of numba threads for a substep over ``n_traj`` trajectories of ``n_states`` states.
+
+    One thread where a second does not pay (below the measured crossover,
+    :data:`TWO_STATE_PARALLEL_FROM`, :data:`GENERAL_PARALLEL_FROM`), all of
+    numba's threads above; :func:`set_threads` or ``EHRENSPEED_THREADS``
+    override the choice.
+    """
+    import numba
+
+    most = numba.config.NUMBA_NUM_THREADS
+    if _threads_override is not None:
+        return min(_threads_override, most)
+    if n_states <= 2:
+        return most if n_traj >= TWO_STATE_PARALLEL_FROM else 1
+    return most if n_traj * n_states**3 >= GENERAL_PARALLEL_FROM else 1
+
+
+def use_threads_for(n_traj: int, n_states: int) -> int:
+    """Set numba's thread count (for the calling thread) to :func:`threads_for`; return it."""
+    import numba
+
+    threads = threads_for(n_traj, n_states)
+    if numba.get_num_threads() != threads:
+        numba.set_num_threads(threads)
+    return threads
+
+
+_threads_override = _check_threads(os.environ.get("EHRENSPEED_THREADS"), "EHRENSPEED_THREADS")

@@ -137,8 +137,10 @@ class VibronicCoupling(Model):
             return self.potential(q), self.gradient(q)
         # one compiled pass per geometry, the same sums as potential() and
         # gradient() (tests/test_fastpath.py: equal to round-off)
+        from ..backend import use_threads_for
         from ._compiled import vibronic_matrices  # imports numba on first use
 
+        use_threads_for(len(q), self.n_states)
         q = np.ascontiguousarray(q, dtype=float)
         v = np.empty((q.shape[0], self.n_states, self.n_states))
         dv = np.empty((q.shape[0], self.n_dof, self.n_states, self.n_states))
