@@ -2,8 +2,9 @@
 
 For Pyrazine3 (3 states x 3 modes) on n^3 grids, measures the cost of one
 propagation step and divides it by the cost of the FFTs alone (one forward
-plus one inverse ``scipy.fft`` transform of the same (3, n, n, n) array, in
-place, same threads), measured in the same run. A Strang step with merged
+plus one inverse transform of the same (3, n, n, n) array, in place, same
+threads, with the FFT library in use: scipy, and FFTW when pyFFTW is
+installed, see ``ehrenspeed.grid.fft``), measured in the same run. A Strang step with merged
 kinetic factors needs exactly one such FFT pair, so the ratio says how much
 the pointwise products add; the target is <= 1.3. A fourth-order
 (yoshida4) step needs three pairs; its ratio is quoted per pair.
@@ -15,6 +16,9 @@ FFT, phase product, inverse FFT, potential product. The FFT floor is the
 forward + inverse FFTs of the same array in the same samples. Each part's
 cost is its minimum over the samples (robust against other processes on a
 shared machine); the minimum of whole steps is printed beside it.
+With pyFFTW installed, the FFT pair of each library is also divided by the
+FFTW floor: planned (FFTW_MEASURE) in-place transforms of an aligned array,
+the fastest FFTW gives (goal: ehrenspeed's FFTW path within 1.3x of it).
 ``--clock cpu`` measures process CPU time instead of wall time (meaningful
 with ``--workers 1``).
 
@@ -31,10 +35,10 @@ import argparse
 import os
 import time
 
-import scipy.fft
+import numpy as np
 
 import ehrenspeed as es
-from ehrenspeed.grid import Grid, SplitOperator, initial_wavefunction
+from ehrenspeed.grid import Grid, SplitOperator, fft, initial_wavefunction
 from ehrenspeed.grid.kernels import HAVE_NUMBA
 from ehrenspeed.grid.operators import diagonalise_potential
 
@@ -83,11 +87,11 @@ def measure(points: int, workers: int, dt: float, samples: int, use_numba, integ
             if kind == "T":
                 phase = stepper._phase(tau)
                 t0 = clock()
-                psi = scipy.fft.fftn(psi, axes=axes, workers=workers, overwrite_x=True)
+                psi = fft.fftn(psi, axes=axes, workers=workers, overwrite_x=True)
                 t1 = clock()
                 stepper.kernels.apply_phase(psi.reshape(s, -1), phase)
                 t2 = clock()
-                psi = scipy.fft.ifftn(psi, axes=axes, workers=workers, overwrite_x=True)
+                psi = fft.ifftn(psi, axes=axes, workers=workers, overwrite_x=True)
                 t3 = clock()
                 sample["fft"] += t1 - t0
                 sample["phase"] += t2 - t1
@@ -111,6 +115,27 @@ def measure(points: int, workers: int, dt: float, samples: int, use_numba, integ
             "step_ms": 1e3 * step, "ratio": step / floor, "whole_step_ratio": best["step"] / floor}
 
 
+def fftw_floor(points: int, n_states: int, workers: int, samples: int) -> float:
+    """Seconds of one forward + inverse FFTW transform pair, planned (FFTW_MEASURE),
+    in place on an aligned (S, n, n, n) array: the floor of any FFT-based step."""
+    import pyfftw
+
+    clock = CLOCK["clock"]
+    a = pyfftw.empty_aligned((n_states, points, points, points), dtype=complex)
+    axes = (1, 2, 3)
+    forward = pyfftw.FFTW(a, a, axes=axes, direction="FFTW_FORWARD", flags=("FFTW_MEASURE",), threads=workers)
+    inverse = pyfftw.FFTW(a, a, axes=axes, direction="FFTW_BACKWARD", flags=("FFTW_MEASURE",), threads=workers)
+    a[:] = np.random.default_rng(0).normal(size=a.shape)      # after planning (MEASURE overwrites)
+    best = float("inf")
+    for _ in range(samples):
+        t0 = clock()
+        forward.execute()
+        inverse.execute()
+        best = min(best, clock() - t0)
+        a *= 1.0 / points**3                                  # keep the values bounded
+    return best
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="small grids (24^3, 32^3)")
@@ -127,17 +152,32 @@ def main(argv=None) -> None:
     variants = [("strang", None), ("yoshida4", None)]
     if HAVE_NUMBA:
         variants.append(("strang", False))
+    libraries = ["scipy", "fftw"] if fft.HAVE_FFTW else ["scipy"]
     print(f"Pyrazine3, 3 states, grid [-8, 8]^3, dt = {args.dt} a.u., workers = {workers}, "
-          f"numba = {HAVE_NUMBA}, clock = {args.clock}, load average = {os.getloadavg()[0]:.1f}")
-    print(f"{'grid':>12} {'integrator':>10} {'kernels':>8} {'setup s':>8} {'FFT pair':>9} {'phase':>7} "
+          f"numba = {HAVE_NUMBA}, FFT libraries = {', '.join(libraries)}, clock = {args.clock}, "
+          f"load average = {os.getloadavg()[0]:.1f}")
+    print(f"{'grid':>12} {'FFT':>5} {'integrator':>10} {'kernels':>8} {'setup s':>8} {'FFT pair':>9} {'phase':>7} "
           f"{'V prod':>7} {'step ms':>8} {'ratio':>6} {'whole':>6}")
+    pairs = {}
     for n in points:
-        for integrator, use_numba in variants:
-            kernels = "numpy" if use_numba is False or not HAVE_NUMBA else "numba"
-            r = measure(n, workers, args.dt, args.samples, use_numba, integrator)
-            print(f"{'3 x ' + str(n) + '^3':>12} {integrator:>10} {kernels:>8} {r['setup_s']:8.2f} "
-                  f"{r['fft_ms']:9.2f} {r['phase_ms']:7.2f} {r['potential_ms']:7.2f} {r['step_ms']:8.2f} "
-                  f"{r['ratio']:6.2f} {r['whole_step_ratio']:6.2f}", flush=True)
+        for library in libraries:
+            old = fft.set_library(library)
+            for integrator, use_numba in variants if library == libraries[-1] else variants[:1]:
+                kernels = "numpy" if use_numba is False or not HAVE_NUMBA else "numba"
+                r = measure(n, workers, args.dt, args.samples, use_numba, integrator)
+                pairs.setdefault(n, {}).setdefault(library, r["fft_ms"])
+                print(f"{'3 x ' + str(n) + '^3':>12} {library:>5} {integrator:>10} {kernels:>8} "
+                      f"{r['setup_s']:8.2f} {r['fft_ms']:9.2f} {r['phase_ms']:7.2f} {r['potential_ms']:7.2f} "
+                      f"{r['step_ms']:8.2f} {r['ratio']:6.2f} {r['whole_step_ratio']:6.2f}", flush=True)
+            fft.set_library(old)
+    if fft.HAVE_FFTW:
+        print("\nFFT pair of the step against the FFTW floor (planned in-place FFTW_MEASURE transforms "
+              "of the same array, same threads), best of the samples:")
+        for n, measured in pairs.items():
+            floor = 1e3 * fftw_floor(n, 3, workers, args.samples)
+            print(f"  3 x {n}^3: FFTW floor {floor:.2f} ms; ratio scipy / floor = {measured['scipy'] / floor:.2f}; "
+                  f"ratio ehrenspeed-fftw / floor = {measured['fftw'] / floor:.2f}; "
+                  f"ratio scipy / ehrenspeed-fftw = {measured['scipy'] / measured['fftw']:.2f} (goal: fftw / floor <= 1.3)")
     print("FFT pair, phase, V prod: ms per FFT pair / phase product / potential product (per Strang "
           "substep for yoshida4);\nratio = step / FFTs of the step (sum of the parts' minima); whole = "
           "fastest whole step / FFTs. Target: ratio <= 1.3")
