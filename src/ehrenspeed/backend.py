@@ -154,12 +154,16 @@ def single_blas_thread():
 # benchmarks/threads.py measures the crossover (docs/performance.md).
 
 #: Trajectories per substep from which the two-state kernels use all numba
-#: threads (below: one). Measured crossover, benchmarks/threads.py.
-TWO_STATE_PARALLEL_FROM = 30_000
+#: threads (below: one). Measured with benchmarks/threads.py on the shared
+#: 2-core machine (load average 9-11, 2026-11-30): t(1 thread) / t(2 threads)
+#: = 0.37-0.78 for N = 300-10^4 and 0.94-0.98 at N = 3 10^4-10^5, i.e. the
+#: second thread never paid; from 10^5 it at least costs nothing.
+TWO_STATE_PARALLEL_FROM = 100_000
 
 #: For S > 2 the per-trajectory work grows like S^3 (the eigen-solver): all
-#: threads from N * S^3 >= this (S = 3: N >= 2000). benchmarks/threads.py.
-GENERAL_PARALLEL_FROM = 54_000
+#: threads from N * S^3 >= this (S = 3: N >= 3000). Measured as above: one
+#: thread was 1.2-1.6x faster for S = 3 at N = 30-1000.
+GENERAL_PARALLEL_FROM = 81_000
 
 _threads_override: int | None = None
 
