@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import importlib.util
 import os
+import threading
 
 from .errors import InputError
 
@@ -196,6 +197,16 @@ def set_threads(number: int | None) -> int | None:
     return old
 
 
+def _most_threads() -> int:
+    """numba's ``NUMBA_NUM_THREADS`` (imports numba on the first call)."""
+    global _max_threads
+    if _max_threads is None:
+        import numba
+
+        _max_threads = int(numba.config.NUMBA_NUM_THREADS)
+    return _max_threads
+
+
 def threads_for(n_traj: int, n_states: int) -> int:
     """Number of numba threads for a substep over ``n_traj`` trajectories of ``n_states`` states.
 
@@ -204,9 +215,7 @@ def threads_for(n_traj: int, n_states: int) -> int:
     numba's threads above; :func:`set_threads` or ``EHRENSPEED_THREADS``
     override the choice.
     """
-    import numba
-
-    most = numba.config.NUMBA_NUM_THREADS
+    most = _most_threads()
     if _threads_override is not None:
         return min(_threads_override, most)
     if n_states <= 2:
@@ -215,13 +224,22 @@ def threads_for(n_traj: int, n_states: int) -> int:
 
 
 def use_threads_for(n_traj: int, n_states: int) -> int:
-    """Set numba's thread count (for the calling thread) to :func:`threads_for`; return it."""
-    import numba
+    """Set numba's thread count (for the calling thread) to :func:`threads_for`; return it.
 
+    numba's setting is per calling thread; it is changed only when it
+    differs from the last value set here from that thread
+    (``numba.get_num_threads`` alone cost tens of microseconds per substep).
+    """
     threads = threads_for(n_traj, n_states)
-    if numba.get_num_threads() != threads:
+    caller = threading.get_ident()
+    if _threads_set.get(caller) != threads:
+        import numba
+
         numba.set_num_threads(threads)
+        _threads_set[caller] = threads
     return threads
 
 
+_max_threads: int | None = None
+_threads_set: dict[int, int] = {}
 _threads_override = _check_threads(os.environ.get("EHRENSPEED_THREADS"), "EHRENSPEED_THREADS")

@@ -18,6 +18,8 @@ them. The dual avoided crossing is analytic everywhere.
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 
 from ..backend import compiled
@@ -308,13 +310,14 @@ class TullyExtended(_Tully):
 
 def _compiled_matrices(kind: int, parameters: np.ndarray, x: np.ndarray):
     """V (N, 2, 2) and dV/dx (N, 1, 2, 2) of Tully model ``kind`` at x (N,)."""
-    from ._compiled import tully_assemble, tully_exponents  # imports numba on first use
-
+    compiled_module = sys.modules.get(f"{__package__}._compiled")
+    if compiled_module is None:  # imports numba on first use (a plain import per call costs ~10 us)
+        from . import _compiled as compiled_module
     x = np.ascontiguousarray(x, dtype=np.float64)
     exponentials = np.empty((2, x.size))
-    tully_exponents(kind, parameters, x, exponentials)
+    compiled_module.tully_exponents(kind, parameters, x, exponentials)
     np.exp(exponentials, out=exponentials)
     v = np.empty((x.size, 2, 2))
     dv = np.empty((x.size, 1, 2, 2))
-    tully_assemble(kind, parameters, x, exponentials, v, dv)
+    compiled_module.tully_assemble(kind, parameters, x, exponentials, v, dv)
     return v, dv

@@ -42,6 +42,20 @@ from ..potentials import TaylorData, context_rows, taylor_matrices
 from ..sampling import State
 
 
+_kernels_module = None
+
+
+def _kernels():
+    """The compiled kernels' module, imported (with numba) on first use, then kept:
+    an import statement per substep cost ~2-30 us (more on a loaded machine)."""
+    global _kernels_module
+    if _kernels_module is None:
+        from . import kernels
+
+        _kernels_module = kernels
+    return _kernels_module
+
+
 def substep_function(backend: str | None, v: np.ndarray, dv: np.ndarray, c: np.ndarray):
     """The potential-substep implementation for these arrays and this backend.
 
@@ -50,7 +64,7 @@ def substep_function(backend: str | None, v: np.ndarray, dv: np.ndarray, c: np.n
     """
     if not compiled(backend):
         return potential_substep
-    from . import kernels  # imports numba: only when the compiled path can run
+    kernels = _kernels()  # imports numba: only when the compiled path can run
     if kernels.supports(v, dv, c):
         return kernels.potential_substep_numba
     return potential_substep
@@ -62,7 +76,7 @@ def _taylor_kernel(context, c: np.ndarray, backend: str | None):
         return None
     if not compiled(backend):
         return None
-    from . import kernels  # imports numba: only when the compiled path can run
+    kernels = _kernels()  # imports numba: only when the compiled path can run
     if kernels.supports_taylor(context.v, context.g, context.h, c):
         return kernels.taylor_substep_numba
     return None
