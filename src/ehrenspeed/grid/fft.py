@@ -34,6 +34,11 @@ LIBRARIES = ("auto", "scipy", "fftw")
 #: interval, so a run never plans the same shape twice.
 PLAN_KEEPALIVE_S = 600.0
 
+#: FFTW's planner effort: "FFTW_MEASURE" times candidate algorithms once per
+#: shape (well under a second for the grids here), "FFTW_ESTIMATE" (pyFFTW's
+#: interface default) guesses.
+PLANNER_EFFORT = "FFTW_MEASURE"
+
 HAVE_FFTW = importlib.util.find_spec("pyfftw") is not None
 
 
@@ -81,15 +86,21 @@ def _module():
     return _fftw_module
 
 
+def _options() -> dict:
+    """Extra keywords of the FFTW interface: measured plans (FFTW tries several
+    algorithms once per shape; the cache keeps the winner for the run)."""
+    return {"planner_effort": PLANNER_EFFORT} if library() == "fftw" else {}
+
+
 def fftn(psi: np.ndarray, axes: tuple[int, ...], workers: int = 1, overwrite_x: bool = False) -> np.ndarray:
     """Forward FFT of ``psi`` (complex) over ``axes`` (no normalisation, NumPy's sign convention).
 
     ``overwrite_x`` lets the library reuse ``psi``'s memory; callers must use
     the returned array either way.
     """
-    return _module().fftn(psi, axes=axes, workers=workers, overwrite_x=overwrite_x)
+    return _module().fftn(psi, axes=axes, workers=workers, overwrite_x=overwrite_x, **_options())
 
 
 def ifftn(psi: np.ndarray, axes: tuple[int, ...], workers: int = 1, overwrite_x: bool = False) -> np.ndarray:
     """Inverse FFT of ``psi`` over ``axes`` (normalised by 1/n, NumPy's convention)."""
-    return _module().ifftn(psi, axes=axes, workers=workers, overwrite_x=overwrite_x)
+    return _module().ifftn(psi, axes=axes, workers=workers, overwrite_x=overwrite_x, **_options())
