@@ -31,6 +31,8 @@ SCRIPTS = [
     ("Threads (goal 3)", ["threads.py", "--repeat", "7"], ["threads.py", "--quick"]),
     ("Against the careful NumPy baseline (goal 2)", ["baseline.py", "--repeat", "5"], ["baseline.py", "--quick"]),
     ("Exact propagator: scipy and FFTW (goal 4)", ["exact.py", "--samples", "20"], ["exact.py", "--quick"]),
+    ("FFT pairs on one thread (goal 4)", ["exact.py", "--samples", "10", "--workers", "1"],
+     ["exact.py", "--quick", "--workers", "1"]),
 ]
 
 
