@@ -231,15 +231,14 @@ def use_threads_for(n_traj: int, n_states: int) -> int:
     (``numba.get_num_threads`` alone cost tens of microseconds per substep).
     """
     threads = threads_for(n_traj, n_states)
-    caller = threading.get_ident()
-    if _threads_set.get(caller) != threads:
+    if getattr(_threads_set, "threads", None) != threads:
         import numba
 
         numba.set_num_threads(threads)
-        _threads_set[caller] = threads
+        _threads_set.threads = threads
     return threads
 
 
 _max_threads: int | None = None
-_threads_set: dict[int, int] = {}
+_threads_set = threading.local()   # numba's setting is per thread, and so is this record of it
 _threads_override = _check_threads(os.environ.get("EHRENSPEED_THREADS"), "EHRENSPEED_THREADS")
