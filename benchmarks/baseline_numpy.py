@@ -1,11 +1,14 @@
-"""A plain, straightforward NumPy Ehrenfest code for Tully's simple model.
+"""The NAIVE NumPy baseline: a plain, straightforward Ehrenfest code for Tully's simple model.
 
-What a careful user would write in an afternoon, batched over trajectories:
+Kept as the weak reference point (what one writes first); the baseline the
+package's speed is quoted against is the careful one,
+``baseline_numpy_careful.py`` (benchmarks/baseline.py prints both ratios).
+
+What a user would write in an afternoon, batched over trajectories:
 velocity Verlet for the nuclei, exact electronic propagation
 c <- U exp(-i lambda dt) U^T c from one batched ``numpy.linalg.eigh`` per
 step, and the Ehrenfest force -Re c^H dV/dx c. It is independent of
-ehrenspeed (its own potential, its own integrator) and serves as the
-baseline against which the package's speed is quoted.
+ehrenspeed (its own potential, its own integrator).
 """
 
 from __future__ import annotations

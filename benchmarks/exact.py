@@ -2,8 +2,9 @@
 
 For Pyrazine3 (3 states x 3 modes) on n^3 grids, measures the cost of one
 propagation step and divides it by the cost of the FFTs alone (one forward
-plus one inverse ``scipy.fft`` transform of the same (3, n, n, n) array, in
-place, same threads), measured in the same run. A Strang step with merged
+plus one inverse transform of the same (3, n, n, n) array, in place, same
+threads, with the FFT library in use: scipy, and FFTW when pyFFTW is
+installed, see ``ehrenspeed.grid.fft``), measured in the same run. A Strang step with merged
 kinetic factors needs exactly one such FFT pair, so the ratio says how much
 the pointwise products add; the target is <= 1.3. A fourth-order
 (yoshida4) step needs three pairs; its ratio is quoted per pair.
@@ -15,6 +16,9 @@ FFT, phase product, inverse FFT, potential product. The FFT floor is the
 forward + inverse FFTs of the same array in the same samples. Each part's
 cost is its minimum over the samples (robust against other processes on a
 shared machine); the minimum of whole steps is printed beside it.
+With pyFFTW installed, the FFT pair of each library is also divided by the
+FFTW floor: planned (FFTW_MEASURE) in-place transforms of an aligned array,
+the fastest FFTW gives (goal: ehrenspeed's FFTW path within 1.3x of it).
 ``--clock cpu`` measures process CPU time instead of wall time (meaningful
 with ``--workers 1``).
 
@@ -31,10 +35,10 @@ import argparse
 import os
 import time
 
-import scipy.fft
+import numpy as np
 
 import ehrenspeed as es
-from ehrenspeed.grid import Grid, SplitOperator, initial_wavefunction
+from ehrenspeed.grid import Grid, SplitOperator, fft, initial_wavefunction
 from ehrenspeed.grid.kernels import HAVE_NUMBA
 from ehrenspeed.grid.operators import diagonalise_potential
 
@@ -83,11 +87,11 @@ def measure(points: int, workers: int, dt: float, samples: int, use_numba, integ
             if kind == "T":
                 phase = stepper._phase(tau)
                 t0 = clock()
-                psi = scipy.fft.fftn(psi, axes=axes, workers=workers, overwrite_x=True)
+                psi = fft.fftn(psi, axes=axes, workers=workers, overwrite_x=True)
                 t1 = clock()
                 stepper.kernels.apply_phase(psi.reshape(s, -1), phase)
                 t2 = clock()
-                psi = scipy.fft.ifftn(psi, axes=axes, workers=workers, overwrite_x=True)
+                psi = fft.ifftn(psi, axes=axes, workers=workers, overwrite_x=True)
                 t3 = clock()
                 sample["fft"] += t1 - t0
                 sample["phase"] += t2 - t1
@@ -111,6 +115,50 @@ def measure(points: int, workers: int, dt: float, samples: int, use_numba, integ
             "step_ms": 1e3 * step, "ratio": step / floor, "whole_step_ratio": best["step"] / floor}
 
 
+def fft_pairs_interleaved(points: int, n_states: int, workers: int, samples: int) -> dict[str, float]:
+    """Seconds of one forward + inverse transform pair of an (S, n, n, n) array, best of
+    ``samples`` rounds that time, one after the other: scipy, ehrenspeed's FFTW path
+    (``grid.fft`` with pyFFTW) and the FFTW floor (planned FFTW_MEASURE transforms, in
+    place on an aligned array: the fastest FFTW gives). Interleaved, so the three
+    ratios come from the same moments of a shared machine."""
+    import pyfftw
+
+    clock = CLOCK["clock"]
+    axes = (1, 2, 3)
+    shape = (n_states, points, points, points)
+    a = pyfftw.empty_aligned(shape, dtype=complex)
+    forward = pyfftw.FFTW(a, a, axes=axes, direction="FFTW_FORWARD", flags=("FFTW_MEASURE",), threads=workers)
+    inverse = pyfftw.FFTW(a, a, axes=axes, direction="FFTW_BACKWARD", flags=("FFTW_MEASURE",), threads=workers)
+    data = np.random.default_rng(0).normal(size=shape) + 0j
+    a[:] = data                                               # after planning (MEASURE overwrites)
+
+    def library_pair(name):
+        old = fft.set_library(name)
+        try:
+            psi = data.copy()
+            t0 = clock()
+            psi = fft.fftn(psi, axes=axes, workers=workers, overwrite_x=True)
+            psi = fft.ifftn(psi, axes=axes, workers=workers, overwrite_x=True)
+            return clock() - t0
+        finally:
+            fft.set_library(old)
+
+    def floor_pair():
+        t0 = clock()
+        forward.execute()
+        inverse.execute()
+        return clock() - t0
+
+    cases = {"scipy": lambda: library_pair("scipy"), "fftw": lambda: library_pair("fftw"), "floor": floor_pair}
+    best = dict.fromkeys(cases, float("inf"))
+    for round_ in range(samples + 1):                         # the first round plans and warms up
+        for name, pair in cases.items():
+            seconds = pair()
+            if round_:
+                best[name] = min(best[name], seconds)
+    return best
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="small grids (24^3, 32^3)")
@@ -127,17 +175,31 @@ def main(argv=None) -> None:
     variants = [("strang", None), ("yoshida4", None)]
     if HAVE_NUMBA:
         variants.append(("strang", False))
+    libraries = ["scipy", "fftw"] if fft.HAVE_FFTW else ["scipy"]
     print(f"Pyrazine3, 3 states, grid [-8, 8]^3, dt = {args.dt} a.u., workers = {workers}, "
-          f"numba = {HAVE_NUMBA}, clock = {args.clock}, load average = {os.getloadavg()[0]:.1f}")
-    print(f"{'grid':>12} {'integrator':>10} {'kernels':>8} {'setup s':>8} {'FFT pair':>9} {'phase':>7} "
+          f"numba = {HAVE_NUMBA}, FFT libraries = {', '.join(libraries)}, clock = {args.clock}, "
+          f"load average = {os.getloadavg()[0]:.1f}")
+    print(f"{'grid':>12} {'FFT':>5} {'integrator':>10} {'kernels':>8} {'setup s':>8} {'FFT pair':>9} {'phase':>7} "
           f"{'V prod':>7} {'step ms':>8} {'ratio':>6} {'whole':>6}")
     for n in points:
-        for integrator, use_numba in variants:
-            kernels = "numpy" if use_numba is False or not HAVE_NUMBA else "numba"
-            r = measure(n, workers, args.dt, args.samples, use_numba, integrator)
-            print(f"{'3 x ' + str(n) + '^3':>12} {integrator:>10} {kernels:>8} {r['setup_s']:8.2f} "
-                  f"{r['fft_ms']:9.2f} {r['phase_ms']:7.2f} {r['potential_ms']:7.2f} {r['step_ms']:8.2f} "
-                  f"{r['ratio']:6.2f} {r['whole_step_ratio']:6.2f}", flush=True)
+        for library in libraries:
+            old = fft.set_library(library)
+            for integrator, use_numba in variants if library == libraries[-1] else variants[:1]:
+                kernels = "numpy" if use_numba is False or not HAVE_NUMBA else "numba"
+                r = measure(n, workers, args.dt, args.samples, use_numba, integrator)
+                print(f"{'3 x ' + str(n) + '^3':>12} {library:>5} {integrator:>10} {kernels:>8} "
+                      f"{r['setup_s']:8.2f} {r['fft_ms']:9.2f} {r['phase_ms']:7.2f} {r['potential_ms']:7.2f} "
+                      f"{r['step_ms']:8.2f} {r['ratio']:6.2f} {r['whole_step_ratio']:6.2f}", flush=True)
+            fft.set_library(old)
+    if fft.HAVE_FFTW:
+        print("\nFFT pairs alone, interleaved (scipy, ehrenspeed's FFTW path, the FFTW floor: planned "
+              "in-place FFTW_MEASURE transforms of the same array, same threads), best of the samples:")
+        for n in points:
+            best = fft_pairs_interleaved(n, 3, workers, args.samples)
+            print(f"  3 x {n}^3: scipy {1e3 * best['scipy']:.2f} ms, fftw {1e3 * best['fftw']:.2f} ms, "
+                  f"floor {1e3 * best['floor']:.2f} ms; ratio scipy / fftw = {best['scipy'] / best['fftw']:.2f}; "
+                  f"ratio fftw / floor = {best['fftw'] / best['floor']:.2f} (goal <= 1.3); "
+                  f"ratio scipy / floor = {best['scipy'] / best['floor']:.2f}", flush=True)
     print("FFT pair, phase, V prod: ms per FFT pair / phase product / potential product (per Strang "
           "substep for yoshida4);\nratio = step / FFTs of the step (sum of the parts' minima); whole = "
           "fastest whole step / FFTs. Target: ratio <= 1.3")

@@ -112,7 +112,7 @@ def peer_table(quick: bool) -> str:
     if "numpy" in ours and BACKENDS[0] != "numpy":
         rows.append(["ehrenspeed Ehrenfest (numpy backend)", n, ours["numpy"] / 1e6, best / ours["numpy"]])
     rows.append([f"ehrenspeed SPEED ({BACKENDS[0]})", n, speed / 1e6, best / speed])
-    rows.append(["plain NumPy baseline (benchmarks/baseline_numpy.py)", n, baseline / 1e6, best / baseline])
+    rows.append(["naive NumPy baseline (benchmarks/baseline_numpy.py; careful one: baseline.py)", n, baseline / 1e6, best / baseline])
     for name, rate, size in (("mudslide Ehrenfest (BatchedTraj) [*]", mud, mud_n),
                              ("QC Lab MeanField (serial_driver) [**]", qc, qc_n)):
         if rate is None:

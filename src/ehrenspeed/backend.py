@@ -20,7 +20,9 @@ NumPy path.
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import os
+import threading
 
 from .errors import InputError
 
@@ -33,11 +35,11 @@ from .errors import InputError
 # the package's first import of numba.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-try:  # optional dependency: the package works (more slowly) without it
-    import numba  # noqa: F401
-    HAVE_NUMBA = True
-except ImportError:  # pragma: no cover - exercised only where numba is missing
-    HAVE_NUMBA = False
+# Whether numba is installed, found without importing it: importing numba
+# (with llvmlite) takes ~0.4 s, more than the rest of the package, so it is
+# imported only by the modules that hold compiled code, when a run first
+# needs them (goal: ``import ehrenspeed`` under 0.2 s, benchmarks/startup.py).
+HAVE_NUMBA = importlib.util.find_spec("numba") is not None
 
 #: Accepted backend names.
 BACKENDS = ("auto", "numpy", "numba")
@@ -162,3 +164,101 @@ def single_blas_thread():
     except ImportError:  # pragma: no cover - optional
         return contextlib.nullcontext()
     return threadpool_limits(limits=1, user_api="blas")
+
+
+# -- numba threads -------------------------------------------------------------
+# A parallel region has a fixed cost: waking the team and joining it again.
+# On the 2-core benchmark machine a substep costs ~15 us of overhead on one
+# thread and ~58 us with two (passive waiting, issue 18), so a second thread
+# pays only once a substep's work is several times that; a two-state substep
+# is memory-bound and its second thread gained nothing up to N = 10^4.
+# benchmarks/threads.py measures the crossover (docs/performance.md).
+
+#: Trajectories per substep from which the two-state kernels use all numba
+#: threads (below: one). Measured with benchmarks/threads.py on the shared
+#: 2-core machine (load average 9-11, 2026-11-30): t(1 thread) / t(2 threads)
+#: = 0.37-0.78 for N = 300-10^4 and 0.94-0.98 at N = 3 10^4-10^5, i.e. the
+#: second thread never paid; from 10^5 it at least costs nothing.
+TWO_STATE_PARALLEL_FROM = 100_000
+
+#: For S > 2 the per-trajectory work grows like S^3 (the eigen-solver): all
+#: threads from N * S^3 >= this (S = 3: N >= 3000). Measured as above: one
+#: thread was 1.2-1.6x faster for S = 3 at N = 30-1000.
+GENERAL_PARALLEL_FROM = 81_000
+
+_threads_override: int | None = None
+
+
+def _check_threads(value, source: str) -> int | None:
+    if value is None or value == "":
+        return None
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        number = 0
+    if number < 1 or str(number) != str(value).strip():
+        raise InputError(f"{source} must be a positive integer number of threads, got {value!r}")
+    return number
+
+
+def set_threads(number: int | None) -> int | None:
+    """Fix the number of numba threads of the compiled kernels; return the previous setting.
+
+    Parameters
+    ----------
+    number : int or None
+        Threads for every compiled parallel kernel (capped at numba's
+        ``NUMBA_NUM_THREADS``); None restores the automatic choice of
+        :func:`threads_for`. The environment variable ``EHRENSPEED_THREADS``
+        sets it at import.
+    """
+    global _threads_override
+    old, _threads_override = _threads_override, _check_threads(number, "threads")
+    return old
+
+
+def _most_threads() -> int:
+    """numba's ``NUMBA_NUM_THREADS`` (imports numba on the first call)."""
+    global _max_threads
+    if _max_threads is None:
+        import numba
+
+        _max_threads = int(numba.config.NUMBA_NUM_THREADS)
+    return _max_threads
+
+
+def threads_for(n_traj: int, n_states: int) -> int:
+    """Number of numba threads for a substep over ``n_traj`` trajectories of ``n_states`` states.
+
+    One thread where a second does not pay (below the measured crossover,
+    :data:`TWO_STATE_PARALLEL_FROM`, :data:`GENERAL_PARALLEL_FROM`), all of
+    numba's threads above; :func:`set_threads` or ``EHRENSPEED_THREADS``
+    override the choice.
+    """
+    most = _most_threads()
+    if _threads_override is not None:
+        return min(_threads_override, most)
+    if n_states <= 2:
+        return most if n_traj >= TWO_STATE_PARALLEL_FROM else 1
+    return most if n_traj * n_states**3 >= GENERAL_PARALLEL_FROM else 1
+
+
+def use_threads_for(n_traj: int, n_states: int) -> int:
+    """Set numba's thread count (for the calling thread) to :func:`threads_for`; return it.
+
+    numba's setting is per calling thread; it is changed only when it
+    differs from the last value set here from that thread
+    (``numba.get_num_threads`` alone cost tens of microseconds per substep).
+    """
+    threads = threads_for(n_traj, n_states)
+    if getattr(_threads_set, "threads", None) != threads:
+        import numba
+
+        numba.set_num_threads(threads)
+        _threads_set.threads = threads
+    return threads
+
+
+_max_threads: int | None = None
+_threads_set = threading.local()   # numba's setting is per thread, and so is this record of it
+_threads_override = _check_threads(os.environ.get("EHRENSPEED_THREADS"), "EHRENSPEED_THREADS")

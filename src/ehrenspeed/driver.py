@@ -261,7 +261,7 @@ class TrajectoryRun:
         scale = np.maximum(np.abs(self.energy0), np.finfo(float).tiny)
         self.max_relative_energy_drift = max(self.max_relative_energy_drift, float((drift / scale).max()))
         self._check_drift()
-        norms = np.sum(full.populations, axis=1)
+        norms = parts["norm"]
         self.max_norm_error = max(self.max_norm_error, float(np.abs(norms - 1).max()))
         if self.save_trajectories:
             self.trajectory_records["q"].append(full.q.copy())
@@ -284,6 +284,8 @@ class TrajectoryRun:
             v, _ = self.source.matrices(context_rows(context, slice(start, start + chunk)), part.q,
                                         need_gradient=False)
             pieces.append(self.dynamics.per_trajectory(part, v, self.inv_mass, slice(start, start + chunk)))
+        if len(pieces) == 1:
+            return pieces[0]
         return {key: np.concatenate([piece[key] for piece in pieces]) for key in pieces[0]}
 
     # -- propagation --------------------------------------------------------

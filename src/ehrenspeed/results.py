@@ -30,13 +30,15 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import xarray as xr
 
 from .errors import InputError
 from .files import write_bytes
+
+if TYPE_CHECKING:  # xarray (with pandas, ~0.3 s) is imported by the functions that use it
+    import xarray as xr
 
 #: Variables every result has, with their dimensions.
 STANDARD_VARIABLES = {
@@ -88,6 +90,8 @@ def make_dataset(time: np.ndarray, data: dict[str, tuple[tuple[str, ...], np.nda
     all_coords = {"time": np.asarray(time, dtype=float)}
     if coords:
         all_coords.update(coords)
+    import xarray as xr
+
     ds = xr.Dataset(variables, coords=all_coords)
     for name, unit in _UNITS.items():
         if name in ds.variables:
@@ -151,6 +155,8 @@ def check_writer() -> None:
     """
     import io
 
+    import xarray as xr
+
     probe = make_dataset(np.zeros(2), {"norm": (("time",), np.ones(2))}, {"probe": 1})
     try:
         data = to_netcdf_bytes(probe)
@@ -174,6 +180,8 @@ def load(path: str | os.PathLike) -> xr.Dataset:
     path = Path(path)
     if not path.is_file():
         raise InputError(f"result file {str(path)!r} does not exist")
+    import xarray as xr
+
     try:
         with xr.open_dataset(path, engine="h5netcdf") as ds:
             ds = ds.load()

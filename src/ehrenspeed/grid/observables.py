@@ -30,8 +30,8 @@ from __future__ import annotations
 import math
 
 import numpy as np
-import scipy.fft
 
+from . import fft
 from .grid import Grid
 from .operators import PotentialOnGrid, chunk_points
 
@@ -87,7 +87,7 @@ def measure(psi: np.ndarray, grid: Grid, pot: PotentialOnGrid, tkin: np.ndarray,
             edge[a] = float(total[:m].sum() + total[-m:].sum()) * dx / norm
     del rho
 
-    phi = scipy.fft.fftn(psi, axes=tuple(range(1, d + 1)), workers=workers)
+    phi = fft.fftn(psi, axes=tuple(range(1, d + 1)), workers=workers)
     weight = (phi.real**2 + phi.imag**2).sum(axis=0)                  # (n_1..n_D)
     del phi
     wsum = float(weight.sum())

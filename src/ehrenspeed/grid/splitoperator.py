@@ -27,9 +27,9 @@ from __future__ import annotations
 from collections import OrderedDict
 
 import numpy as np
-import scipy.fft
 
 from ..errors import InputError
+from . import fft
 from .grid import Grid
 from .kernels import HAVE_NUMBA, Kernels
 from .operators import (PotentialOnGrid, apply_potential_eigenbasis, kinetic_energy, kinetic_phase,
@@ -160,9 +160,9 @@ class SplitOperator:
 
     def kinetic(self, psi: np.ndarray, tau: float) -> np.ndarray:
         """psi <- exp(-i T tau) psi: FFT, phase, inverse FFT, all in place."""
-        psi = scipy.fft.fftn(psi, axes=self.axes, workers=self.workers, overwrite_x=True)
+        psi = fft.fftn(psi, axes=self.axes, workers=self.workers, overwrite_x=True)
         self.kernels.apply_phase(psi.reshape(self.n_states, -1), self._phase(tau))
-        return scipy.fft.ifftn(psi, axes=self.axes, workers=self.workers, overwrite_x=True)
+        return fft.ifftn(psi, axes=self.axes, workers=self.workers, overwrite_x=True)
 
     def potential(self, psi: np.ndarray, tau: float) -> np.ndarray:
         """psi <- exp(-i V tau) psi at every grid point."""

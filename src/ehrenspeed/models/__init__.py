@@ -66,8 +66,24 @@ __all__ = [
     "collision_momentum", "Retinal", "DisplacedOscillators", "FunctionModel", "from_function", "validate_model",
 ]
 
-# on-the-fly electronic structure and automatic differentiation (issue 7)
-from .expensive import ExpensiveModel, SerialExecutor, from_single_point  # noqa: E402
-from .jax_model import from_jax  # noqa: E402  (jax itself is imported on first use)
+# on-the-fly electronic structure and automatic differentiation (issue 7),
+# imported on first use (PEP 562): .expensive brings multiprocessing's process
+# pool, which ``import ehrenspeed`` need not pay for (benchmarks/startup.py)
+_LAZY = {"ExpensiveModel": "expensive", "SerialExecutor": "expensive", "from_single_point": "expensive",
+         "from_jax": "jax_model"}
 
 __all__ += ["ExpensiveModel", "SerialExecutor", "from_single_point", "from_jax"]
+
+
+def __getattr__(name: str):
+    if name not in _LAZY:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..backend import HAVE_NUMBA, compiled
+from ..backend import compiled
 from ..errors import InputError
 from ..sampling import Wavepacket
 from ..units import EV
@@ -137,10 +137,14 @@ class VibronicCoupling(Model):
             return self.potential(q), self.gradient(q)
         # one compiled pass per geometry, the same sums as potential() and
         # gradient() (tests/test_fastpath.py: equal to round-off)
+        from ..backend import use_threads_for
+        from ._compiled import vibronic_matrices  # imports numba on first use
+
+        use_threads_for(len(q), self.n_states)
         q = np.ascontiguousarray(q, dtype=float)
         v = np.empty((q.shape[0], self.n_states, self.n_states))
         dv = np.empty((q.shape[0], self.n_dof, self.n_states, self.n_states))
-        _vibronic_matrices(q, *self._compiled_terms, v, dv)
+        vibronic_matrices(q, *self._compiled_terms, v, dv)
         return v, dv
 
     def hessian(self, q):
@@ -396,43 +400,3 @@ class PyrazineSchneiderDomcke(VibronicCoupling):
     def initial_wavepacket(self) -> Wavepacket:
         """Ground vibrational state placed on S2."""
         return self.ground_state_wavepacket(state=1)
-
-
-if HAVE_NUMBA:  # pragma: no branch
-    import numba
-
-    @numba.njit(parallel=True, cache=True, error_model="numpy")
-    def _vibronic_matrices(q, constant, linear, quadratic, hess, v, dv):  # pragma: no cover
-        """V = E + sum_a L_a q_a + sum_ab Q_ab q_a q_b and dV/dq_a = L_a + sum_b H_ab q_b
-        at every row of q (N, D), into v (N, S, S) and dv (N, D, S, S).
-
-        All arrays C-contiguous. The (S, S) matrices are handled as flat rows
-        of S^2 numbers, so every inner loop is a contiguous multiply-add.
-        """
-        n, d = q.shape
-        ss = constant.size
-        c0 = constant.reshape(ss)
-        lin = linear.reshape(d, ss)
-        quad = quadratic.reshape(d, d, ss)
-        hes = hess.reshape(d, d, ss)
-        vf = v.reshape(n, ss)
-        dvf = dv.reshape(n, d, ss)
-        for j in numba.prange(n):
-            for kl in range(ss):
-                vf[j, kl] = c0[kl]
-            for a in range(d):
-                qa = q[j, a]
-                for kl in range(ss):
-                    vf[j, kl] += qa * lin[a, kl]
-            for a in range(d):
-                for b in range(d):
-                    qab = q[j, a] * q[j, b]
-                    for kl in range(ss):
-                        vf[j, kl] += qab * quad[a, b, kl]
-            for a in range(d):
-                for kl in range(ss):
-                    dvf[j, a, kl] = lin[a, kl]
-                for b in range(d):
-                    qb = q[j, b]
-                    for kl in range(ss):
-                        dvf[j, a, kl] += qb * hes[a, b, kl]

@@ -41,7 +41,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..backend import HAVE_NUMBA  # sets OMP_WAIT_POLICY before numba is imported
+from ..backend import HAVE_NUMBA, use_threads_for  # sets OMP_WAIT_POLICY before numba is imported
 from .trig import SINCOS_MAX, sincos
 
 if HAVE_NUMBA:  # pragma: no branch
@@ -83,7 +83,8 @@ def _outputs(p: np.ndarray, c: np.ndarray):
         raise RuntimeError("numba is not installed: pip install 'ehrenspeed[fast]'")
     p = np.ascontiguousarray(p, dtype=np.float64)
     c = np.ascontiguousarray(c, dtype=np.complex128)
-    n_blocks = min(c.shape[0], _BLOCKS_PER_THREAD * numba.get_num_threads())
+    threads = use_threads_for(c.shape[0], c.shape[1])   # one thread where a second does not pay
+    n_blocks = min(c.shape[0], _BLOCKS_PER_THREAD * threads)
     return p, c, np.empty_like(p), np.empty_like(c), n_blocks
 
 

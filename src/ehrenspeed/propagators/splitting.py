@@ -40,7 +40,21 @@ from ..backend import BACKENDS, check_backend, compiled, get_backend, set_backen
 from ..multicentre import MultiTaylorData
 from ..potentials import TaylorData, context_rows, taylor_matrices
 from ..sampling import State
-from . import kernels
+
+
+_kernels_module = None
+
+
+def _kernels():
+    """The compiled kernels' module, imported (with numba) on first use, then kept:
+    an import statement per substep cost ~2-30 us (more on a loaded machine)."""
+    global _kernels_module
+    if _kernels_module is None:
+        from . import kernels
+
+        _kernels_module = kernels
+    return _kernels_module
+
 
 def substep_function(backend: str | None, v: np.ndarray, dv: np.ndarray, c: np.ndarray):
     """The potential-substep implementation for these arrays and this backend.
@@ -48,15 +62,22 @@ def substep_function(backend: str | None, v: np.ndarray, dv: np.ndarray, c: np.n
     The compiled kernel handles real V and dV/dq; complex (Hermitian) ones
     always take the NumPy reference path.
     """
-    if compiled(backend) and kernels.supports(v, dv, c):
+    if not compiled(backend):
+        return potential_substep
+    kernels = _kernels()  # imports numba: only when the compiled path can run
+    if kernels.supports(v, dv, c):
         return kernels.potential_substep_numba
     return potential_substep
+
 
 def _taylor_kernel(context, c: np.ndarray, backend: str | None):
     """The compiled substep on SPEED's Taylor surface, when it applies (else None)."""
     if not isinstance(context, TaylorData):
         return None
-    if compiled(backend) and kernels.supports_taylor(context.v, context.g, context.h, c):
+    if not compiled(backend):
+        return None
+    kernels = _kernels()  # imports numba: only when the compiled path can run
+    if kernels.supports_taylor(context.v, context.g, context.h, c):
         return kernels.taylor_substep_numba
     return None
 

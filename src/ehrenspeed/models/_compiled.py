@@ -1,0 +1,123 @@
+"""Compiled (numba) potentials of the analytic models: their hot path.
+
+Kept apart from the model classes so that importing :mod:`ehrenspeed.models`
+does not import numba (about 0.4 s, benchmarks/startup.py): the models import
+this module the first time a run evaluates a compiled potential. Each routine
+computes the same formulas as its model's NumPy methods, which stay the
+reference (tests/test_fastpath.py checks they agree to round-off).
+"""
+
+from __future__ import annotations
+
+# imported only by models/tully.py and models/vibronic.py, after ..backend has
+# set OMP_WAIT_POLICY (which numba reads when it is imported)
+import numba
+
+# -- Tully's three models (models/tully.py) ----------------------------------
+# numba computes the arguments of the two exponentials each model needs,
+# NumPy's SIMD exp evaluates them, numba assembles V and dV/dx. One pair of
+# kernels serves the three models (``kind``), so it is compiled once.
+
+_jit = numba.njit(cache=True, nogil=True, error_model="numpy")
+
+
+@_jit
+def tully_exponents(kind, prm, x, out):  # pragma: no cover - compiled
+    """Arguments of the model's two exponentials; prm as in the model's ``_kernel_parameters``."""
+    for i in range(x.size):
+        xi = x[i]
+        if kind == 0:      # simple avoided crossing: a, b, c, d
+            out[0, i] = -prm[1] * abs(xi)
+            out[1, i] = -prm[3] * xi * xi
+        elif kind == 1:    # dual avoided crossing: a, b, e0, c, d
+            out[0, i] = -prm[1] * xi * xi
+            out[1, i] = -prm[4] * xi * xi
+        else:              # extended coupling: a, b, c
+            out[0, i] = -prm[2] * abs(xi)
+            out[1, i] = 0.0
+
+
+@_jit
+def tully_assemble(kind, prm, x, e, v, dv):  # pragma: no cover - compiled
+    """V and dV/dx from x and the exponentials e (2, N).
+
+    Written into the flat (N * 4) views; the ``kind`` branch takes the
+    same way at every point and the side of x = 0 is a select, so the
+    loop has no unpredictable branch. The pass is bound by the stores of
+    V and dV/dx (64 bytes per point).
+    """
+    vf = v.reshape(-1)
+    df = dv.reshape(-1)
+    for i in range(x.size):
+        xi = x[i]
+        if kind == 0:
+            side = 1.0 if xi >= 0.0 else -1.0
+            v11 = side * (prm[0] * (1.0 - e[0, i]))
+            v22 = -v11
+            v12 = prm[2] * e[1, i]
+            d11 = prm[0] * prm[1] * e[0, i]
+            d22 = -d11
+            d12 = -2.0 * prm[3] * xi * v12
+        elif kind == 1:
+            well = prm[0] * e[0, i]
+            v11 = 0.0
+            v22 = prm[2] - well
+            v12 = prm[3] * e[1, i]
+            d11 = 0.0
+            d22 = 2.0 * prm[1] * xi * well
+            d12 = -2.0 * prm[4] * xi * v12
+        else:
+            v11 = prm[0]
+            v22 = -prm[0]
+            v12 = prm[1] * (2.0 - e[0, i]) if xi >= 0.0 else prm[1] * e[0, i]
+            d11 = 0.0
+            d22 = 0.0
+            d12 = prm[1] * prm[2] * e[0, i]
+        vf[4 * i] = v11
+        vf[4 * i + 1] = v12
+        vf[4 * i + 2] = v12
+        vf[4 * i + 3] = v22
+        df[4 * i] = d11
+        df[4 * i + 1] = d12
+        df[4 * i + 2] = d12
+        df[4 * i + 3] = d22
+
+
+# -- vibronic coupling models (models/vibronic.py) ---------------------------
+
+
+@numba.njit(parallel=True, cache=True, error_model="numpy")
+def vibronic_matrices(q, constant, linear, quadratic, hess, v, dv):  # pragma: no cover
+    """V = E + sum_a L_a q_a + sum_ab Q_ab q_a q_b and dV/dq_a = L_a + sum_b H_ab q_b
+    at every row of q (N, D), into v (N, S, S) and dv (N, D, S, S).
+
+    All arrays C-contiguous. The (S, S) matrices are handled as flat rows
+    of S^2 numbers, so every inner loop is a contiguous multiply-add.
+    """
+    n, d = q.shape
+    ss = constant.size
+    c0 = constant.reshape(ss)
+    lin = linear.reshape(d, ss)
+    quad = quadratic.reshape(d, d, ss)
+    hes = hess.reshape(d, d, ss)
+    vf = v.reshape(n, ss)
+    dvf = dv.reshape(n, d, ss)
+    for j in numba.prange(n):
+        for kl in range(ss):
+            vf[j, kl] = c0[kl]
+        for a in range(d):
+            qa = q[j, a]
+            for kl in range(ss):
+                vf[j, kl] += qa * lin[a, kl]
+        for a in range(d):
+            for b in range(d):
+                qab = q[j, a] * q[j, b]
+                for kl in range(ss):
+                    vf[j, kl] += qab * quad[a, b, kl]
+        for a in range(d):
+            for kl in range(ss):
+                dvf[j, a, kl] = lin[a, kl]
+            for b in range(d):
+                qb = q[j, b]
+                for kl in range(ss):
+                    dvf[j, a, kl] += qb * hes[a, b, kl]
