@@ -17,7 +17,7 @@ def test_landau_zener_within_one_percent():
 
 
 def test_berry_phase_is_pi_around_the_intersection_and_zero_beside_it():
-    """SPEC: pi within 1e-3 at the reproduction's loop period, with the step converged."""
+    """Pi within 1e-3 at the reproduction's loop period, with the step converged."""
     around, step_error = converged_berry_phase(period=BERRY_PERIOD)
     beside = berry_phase(centre=(6.0, 0.0), radius=1.0, period=BERRY_PERIOD, dt=0.1)
     assert step_error < 1e-5            # the step is converged well below the tolerance

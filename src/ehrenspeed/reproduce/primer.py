@@ -79,7 +79,7 @@ def landau_zener_scan(speeds, model: LinearCrossing | None = None, x_max: float 
 # -- 2. Berry phase ------------------------------------------------------------
 
 
-#: loop period at which SPEC's "pi within 1e-3" is checked, a.u.
+#: loop period at which the required "pi within 1e-3" is checked, a.u.
 BERRY_PERIOD = 1000.0
 
 
@@ -331,7 +331,7 @@ def run(out: Output) -> dict:
     jt = JahnTeller()
     # the loop must be slow for the adiabatic phase to be pi: the converged
     # deviation falls as 1/period (1.1e-3 at 500 a.u., 5.5e-4 at 1000 a.u.);
-    # SPEC's 1e-3 is checked at BERRY_PERIOD
+    # the required 1e-3 is checked at BERRY_PERIOD
     periods = [250.0, 1000.0] if out.quick else [250.0, 500.0, 1000.0, 2000.0]
     around_pairs = [converged_berry_phase(jt, period=p) for p in periods]
     beside_pairs = [converged_berry_phase(jt, centre=(6.0, 0.0), radius=1.0, period=p) for p in periods]
@@ -351,7 +351,7 @@ def run(out: Output) -> dict:
             label="around the intersection (r = 3): ||gamma| - pi|")
     ax.plot(periods, np.maximum(np.abs(beside), 1e-12), "s-",
             label="beside it (centre (6, 0), r = 1): |gamma|")
-    ax.axhline(1e-3, color="grey", ls=":", label="SPEC tolerance 1e-3 rad")
+    ax.axhline(1e-3, color="grey", ls=":", label="required: within 1e-3 rad")
     ax.set_xscale("log")
     ax.set_yscale("log")
     from matplotlib.ticker import FixedLocator, FormatStrFormatter, NullFormatter, NullLocator

@@ -33,6 +33,7 @@ import numpy as np
 from ..analysis import density_histogram, max_abs_difference, trajectory_coefficients
 from ..driver import run as run_trajectories
 from ..grid import Grid, run_exact
+from ..model_plots import retinal_picture
 from ..models import Retinal
 from ..potentials import SPEED
 from ..units import FS
@@ -180,6 +181,9 @@ def run(out: Output) -> dict:
     out.summary.update(summary)
 
     plt = pyplot()
+    # the model along phi with SPEED's initial effective potential (the paper's Fig. 6, top):
+    # expanded at the wavepacket centre, the swarm's initial mean
+    retinal_picture(cases["coupled"], out)
     _density_figure(plt, results, out, cfg)
     for case in results:
         _phase_space_figure(plt, results[case], out, case)
