@@ -27,8 +27,16 @@ the exact P_1 still swings between 0.43 and 0.59; at four it has settled
 to 1/2 within 0.004 at 100, 300 and 500 K.
 
 One netCDF file per method, with a ``temperature`` dimension (the time
-axes of the temperatures differ; each is NaN-padded to the longest).
-``--quick``: 100, 300, 500 K, 16 and 128 trajectories, a coarser grid.
+axes of the temperatures differ; each is NaN-padded to the longest); the
+trajectory methods' files also hold ``final_trajectory_population``, each
+trajectory's final P_1. Every swarm k carries a bootstrap error
+(:func:`ehrenspeed.analysis.bootstrap_rate_constant`). Figures:
+``furan_model.png`` (the model), ``furan_rate_constant.png`` (k in ps^-1,
+final P_1), ``furan_population.png`` (P_1(t), time in fs) and
+``furan_final_population_histogram.png``. dt = 10 a.u. (converged: see
+docs/reproductions.md); ``--quick``: 100, 300, 500 K, 16 and 128
+trajectories, dt = 40 a.u. (not converged after the collision), output
+every 200 a.u.
 """
 
 from __future__ import annotations
