@@ -399,3 +399,23 @@ def test_complex_hermitian_user_potential():
     model = from_function(v, 2, 1, 1.0)
     assert model.complex_valued
     validate_model(model, [[0.3], [-0.2]])
+
+
+def test_pyrazine3_raab_gamma_enters_as_gamma_q_squared():
+    """Pyrazine3(gamma=...) puts gamma q10a^2 (no 1/2) on S1 and S2, as the pyr4+ operator does."""
+    from ehrenspeed.errors import InputError
+    from ehrenspeed.units import EV
+
+    plain = es.models.Pyrazine3()
+    raab = es.models.Pyrazine3(gamma=es.models.Pyrazine3.RAAB_GAMMA)
+    assert es.models.Pyrazine3.RAAB_GAMMA == -0.01159
+    q = np.array([[0.3, -0.2, 1.7]])
+    shift = (raab.potential(q) - plain.potential(q))[0] / EV
+    assert np.allclose(np.diag(shift), [0.0, -0.01159 * 1.7**2, -0.01159 * 1.7**2], atol=1e-12)
+    assert np.allclose(shift - np.diag(np.diag(shift)), 0.0, atol=1e-15)
+    assert np.allclose(raab.potential(q), es.models.Pyrazine3(gamma1=-0.01159, gamma2=-0.01159).potential(q))
+    # the same coefficient as the shipped MCTDH operator's g10a_s1, g10a_s2 (entered as "g |2 q^2")
+    assert es.models.Pyrazine4().parameters()["gamma1"] == es.models.Pyrazine3.RAAB_GAMMA
+    assert es.models.Pyrazine3(**raab.parameters()).parameters() == raab.parameters()
+    with pytest.raises(InputError, match="gamma"):
+        es.models.Pyrazine3(gamma=-0.01, gamma1=-0.02)

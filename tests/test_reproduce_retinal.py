@@ -45,3 +45,47 @@ def test_speed_stays_cis_while_ehrenfest_isomerises(swarms):
     trans_spd = trans_fraction_trajectories(spd)[-1]
     assert trans_ehr > 0.5
     assert trans_spd < trans_ehr - 0.1
+
+
+def test_trans_fraction_integral_converges_with_the_grid():
+    """The trans half [pi/2, 3pi/2] of a smooth periodic density, on grids with and without points at +-pi/2.
+
+    The old sum over cos(phi) < 0 dropped the boundary points and was low by
+    about density(pi/2) dphi; the interpolant's integral converges as dphi^2.
+    """
+    from scipy.integrate import quad
+    from scipy.special import i0
+
+    from ehrenspeed.reproduce.retinal import periodic_interval_integral
+
+    kappa, centre = 1.5, 0.7     # a von Mises density, appreciable at phi = +-pi/2
+
+    def density(phi):
+        return np.exp(kappa * np.cos(phi - centre)) / (2 * np.pi * i0(kappa))
+
+    reference = quad(density, 0.5 * np.pi, 1.5 * np.pi, epsabs=1e-13)[0]
+    errors = {}
+    for n in (64, 128, 256, 257):
+        phi = -0.5 * np.pi + 2 * np.pi * np.arange(n) / n
+        rho = density(phi)
+        errors[n] = abs(periodic_interval_integral(phi, rho[None, :], 0.5 * np.pi, 1.5 * np.pi)[0] - reference)
+        old = rho[np.cos(phi) < 0].sum() * (phi[1] - phi[0])
+        if n % 2 == 0:
+            # the boundary points' weight is what the old sum dropped
+            assert abs(old - reference) > 0.5 * density(0.5 * np.pi) * (phi[1] - phi[0])
+    assert errors[256] < 1e-4 and errors[257] < 1e-4
+    assert errors[128] / errors[256] > 3.5          # second order
+    # the whole period integrates to the norm
+    phi = -0.5 * np.pi + 2 * np.pi * np.arange(100) / 100
+    assert periodic_interval_integral(phi, density(phi), -0.5 * np.pi, 1.5 * np.pi) == pytest.approx(1.0, abs=1e-12)
+
+
+def test_trans_fraction_exact_weights_the_boundary_points():
+    """On the exact result layout: a density of 1/(2 pi) gives exactly 1/2 on every grid."""
+    import xarray as xr
+
+    for n in (16, 17, 384):
+        phi = -0.5 * np.pi + 2 * np.pi * np.arange(n) / n
+        ds = xr.Dataset({"density_0": (("time", "grid_0"), np.full((2, n), 1 / (2 * np.pi)))},
+                        coords={"grid_0": phi})
+        assert np.allclose(trans_fraction_exact(ds), 0.5, atol=1e-13)

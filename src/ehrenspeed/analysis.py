@@ -27,7 +27,7 @@ import xarray as xr
 
 from .errors import InputError
 
-__all__ = ["rate_constant", "late_time_variance", "max_abs_difference", "density_histogram",
+__all__ = ["rate_constant", "bootstrap_rate_constant", "late_time_variance", "max_abs_difference", "density_histogram",
            "population_standard_error", "trajectory_coefficients"]
 
 
@@ -96,6 +96,57 @@ def rate_constant(time, population, p_inf: float = 0.5, threshold: float = 0.75)
     s_star = float(slope[i - 1] + frac * (slope[i] - slope[i - 1]))
     k = -s_star / (threshold - p_inf)
     return t_star, float(k)
+
+
+def bootstrap_rate_constant(time, populations, n_resamples: int = 400, seed: int = 0,
+                            p_inf: float = 0.5, threshold: float = 0.75) -> tuple[float, float]:
+    """Statistical error of a swarm's rate constant: bootstrap over its trajectories.
+
+    The swarm's k comes from the mean population (1/N) sum_j P_j(t)
+    (:func:`rate_constant`); resampling the N trajectories with replacement
+    ``n_resamples`` times and taking k of every resampled mean gives the
+    spread of k over swarms of the same size (Efron's bootstrap). For SPEED
+    the trajectories share the expansion point, so they are not strictly
+    independent; the bootstrap then measures the spread of the sample, not
+    of a rerun.
+
+    Parameters
+    ----------
+    time : array_like, shape (T,)
+        Output times, a.u.
+    populations : array_like, shape (T, N)
+        Every trajectory's population of the decaying state.
+    n_resamples : int
+        Number of bootstrap samples.
+    seed : int
+        Seed of the resampling.
+    p_inf, threshold : float
+        As in :func:`rate_constant`.
+
+    Returns
+    -------
+    k_error : float
+        Standard deviation of k over the resamples, 1 / a.u. of time; nan
+        when fewer than half of them cross ``threshold``; 0 for N = 1.
+    t_star_error : float
+        The same for t*, a.u.
+    """
+    t = np.asarray(time, dtype=float)
+    pops = np.asarray(populations, dtype=float)
+    if pops.ndim != 2 or pops.shape[0] != t.size:
+        raise InputError(f"populations must have shape (T, N) with T = {t.size}, got {pops.shape}")
+    n = pops.shape[1]
+    if n == 1:
+        return 0.0, 0.0
+    rng = np.random.default_rng(seed)
+    # how often each trajectory is drawn, per resample: means by one product
+    counts = np.stack([np.bincount(rng.integers(0, n, n), minlength=n) for _ in range(n_resamples)], axis=1)
+    means = pops @ counts / n                      # (T, n_resamples)
+    pairs = np.array([rate_constant(t, means[:, b], p_inf, threshold) for b in range(n_resamples)])
+    ok = np.isfinite(pairs[:, 1])
+    if ok.sum() < n_resamples / 2:
+        return float("nan"), float("nan")
+    return float(np.std(pairs[ok, 1], ddof=1)), float(np.std(pairs[ok, 0], ddof=1))
 
 
 def late_time_variance(time, values, t_from: float | None = None, fraction: float = 0.5) -> float:

@@ -103,6 +103,13 @@ def add_femtosecond_axis(ax):
     return top
 
 
+def add_atomic_time_axis(ax):
+    """A secondary time axis in a.u. on top of ``ax`` (whose x axis is in fs)."""
+    top = ax.secondary_xaxis("top", functions=(lambda t: t * FS, lambda t: t / FS))
+    top.set_xlabel("time / a.u.")
+    return top
+
+
 def coordinate_unit(ds) -> str:
     """Unit of the coordinates of a result, from its built-in model's ``coordinate_unit``.
 

@@ -342,22 +342,40 @@ class Pyrazine3(VibronicCoupling):
     gap : float, eV
         E2 - E1, [lit] 0.9233.
     gamma1, gamma2 : float, eV
-        [default] 0 (the published quadratic nu10a terms are not public; a
-        common alternative is -0.018).
+        [default] 0 (the quadratic nu10a terms of the three-state model are
+        not public). Enter as gamma q10a^2, no factor 1/2.
+    gamma : float, eV, optional
+        Both gamma1 and gamma2 at once; [default] unset (gamma1 and gamma2
+        apply). The documented alternative is ``gamma=Pyrazine3.RAAB_GAMMA``
+        = -0.01159 eV, the only published quadratic nu10a term of this model
+        family, on both S1 and S2 (Raab et al. 1999, as in the MCTDH pyr4+
+        operator and ``models/data/pyrazine4.op``: ``g10a_s1 |1 S1&1 |2 q^2``,
+        i.e. gamma q^2 without 1/2, the convention used here). Grid note:
+        with gamma = -0.018 eV (another value in use) the nu10a well softens
+        and the exact density reaches the box: that case needs a 64^3 grid on
+        [-10, 10]^3 (on 48^3 over [-8, 8]^3 the edge density reaches 1e-2).
 
     References
     ----------
     Woywod, Domcke, Sobolewski and Werner, J. Chem. Phys. 100, 1400 (1994);
-    Stock et al., J. Chem. Phys. 103, 6851 (1995).
+    Stock et al., J. Chem. Phys. 103, 6851 (1995); Raab, Worth, Meyer and
+    Cederbaum, J. Chem. Phys. 110, 936 (1999) (gamma).
     """
 
+    #: q10a^2 coefficient of S1 and S2 in Raab et al. (1999), eV
+    RAAB_GAMMA = -0.01159
+
     parameter_units = {"omega": "eV", "kappa1": "eV", "kappa2": "eV", "lam": "eV", "e1": "eV", "gap": "eV",
-                       "gamma1": "eV", "gamma2": "eV"}
+                       "gamma1": "eV", "gamma2": "eV", "gamma": "eV"}
 
     def __init__(self, omega=(0.0740, 0.1273, 0.09357), kappa1=(-0.0964, 0.0470),
                  kappa2=(0.1194, 0.2012), lam=0.1825, e1=3.94, gap=0.9233,
-                 gamma1=0.0, gamma2=0.0):
+                 gamma1=0.0, gamma2=0.0, gamma=None):
         self._record_parameters(locals())
+        if gamma is not None:
+            if gamma1 != 0.0 or gamma2 != 0.0:
+                raise InputError("Pyrazine3: set either gamma (both states) or gamma1/gamma2, not both")
+            gamma1 = gamma2 = float(gamma)
         kappa, lam_arr = _coupled_pair(3, 1, 2, kappa1, kappa2, lam)
         gamma = np.zeros((3, 3, 3))
         gamma[1, 2, 2], gamma[2, 2, 2] = gamma1, gamma2

@@ -35,6 +35,7 @@ from ..analysis import late_time_variance, max_abs_difference
 from ..backend import single_blas_thread
 from ..driver import run as run_trajectories
 from ..grid import Grid, run_exact
+from ..model_plots import chemisorption_picture
 from ..models import Chemisorption
 from ..plotting import add_femtosecond_axis
 from ..potentials import SPEED
@@ -129,6 +130,7 @@ def run(out: Output) -> dict:
     out.summary.update(summary)
 
     plt = pyplot()
+    chemisorption_picture(presets["default"], out)     # the model itself (the paper's Fig. 2)
     fig, axes = plt.subplots(2, 2, figsize=(11, 7.0), sharex=True, layout="constrained")
     labels = {"exact": "exact", "single": "1 Ehrenfest trajectory", "tged": "1 thawed Gaussian (TGED)",
               "ehrenfest": f"{cfg['n_traj']} Ehrenfest", "speed": f"{cfg['n_traj']} SPEED"}

@@ -37,12 +37,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..driver import run as run_trajectories
-from ..potentials import SPEED
 from ..analysis import max_abs_difference
+from ..driver import run as run_trajectories
 from ..grid import Grid, run_exact
 from ..models import Pyrazine3
-from ..plotting import add_femtosecond_axis
+from ..plotting import add_atomic_time_axis
+from ..potentials import SPEED
+from ..units import FS
 from .common import STYLE, Output, centre_state, pyplot, rounded
 
 DT = 4.13
@@ -106,13 +107,14 @@ def run(out: Output) -> dict:
               "speed": f"SPEED, {cfg['n_traj']} trajectories (reference Hessian)",
               "single": "one Ehrenfest trajectory (wavepacket centre)",
               "tged": "one thawed Gaussian Ehrenfest wavepacket (TGED)"}
+    # fs as in the paper's figure, a.u. on top
     for name, curve in p.items():
-        ax.plot(curve["time"], curve, label=labels[name], **STYLE[name])
-    ax.set_xlabel("time / a.u.")
-    add_femtosecond_axis(ax)
+        ax.plot(curve["time"].values / FS, curve, label=labels[name], **STYLE[name])
+    ax.set_xlabel("time / fs")
+    add_atomic_time_axis(ax)
     ax.set_ylabel("population of S$_2$")
     ax.set_ylim(0.0, 1.05)
-    ax.set_xlim(0.0, cfg["t_final"])
+    ax.set_xlim(0.0, cfg["t_final"] / FS)
     fig.suptitle("Pyrazine, 3 states x 3 modes", fontsize="medium")   # above the fs axis, not on it
     # below the axes: inside, any corner hides part of a curve at some length of run
     fig.legend(loc="outside lower center", ncol=2, fontsize=8)
