@@ -85,7 +85,7 @@ def test_column_means_and_ensemble_means_match_plain_numpy():
 @pytest.mark.parametrize("name", ["tully_simple", "pyrazine3"])
 def test_recorded_run_matches_reference_observables(name, monkeypatch):
     """A run's recorded observables are those of the reference implementation."""
-    from ehrenspeed import driver
+    from ehrenspeed.dynamics import base
 
     model = es.models.get(name)
     kw = {"n_traj": 64, "dt": 2.0, "t_final": 20.0, "output_every": 5, "seed": 3, "backend": "numpy"}
@@ -97,7 +97,7 @@ def test_recorded_run_matches_reference_observables(name, monkeypatch):
         parts["norm"] = parts["population"].sum(axis=1)
         return parts
 
-    monkeypatch.setattr(driver, "per_trajectory", reference)
+    monkeypatch.setattr(base, "per_trajectory", reference)
     slow = es.run(model, model.initial_wavepacket(), "ehrenfest", **kw)
     for key in ("population", "adiabatic_population", "position", "momentum", "potential_energy",
                 "total_energy", "norm"):

@@ -26,7 +26,8 @@ its dynamics object, made once per run by :func:`make_dynamics`, for
     Per-trajectory quantities at an output time for the local rows ``rows``
     (a slice of this rank's block) of state ``part``, V (n, S, S) their
     diabatic matrices: at least ``adiabatic_population`` (n, S),
-    ``potential_energy`` (n,) and ``total_energy`` (n,), plus one array per
+    ``potential_energy`` (n,), ``total_energy`` (n,), the diabatic
+    ``population`` |c_k|^2 (n, S) and ``norm`` (n,), plus one array per
     extra observable.
 ``observables``
     Extra ensemble observables, name -> dims (``("time", "state")``...),

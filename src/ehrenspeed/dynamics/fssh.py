@@ -489,8 +489,10 @@ class SurfaceHopping:
         potential = energies[np.arange(len(active)), active]
         indicator = np.zeros_like(energies)
         indicator[np.arange(len(active)), active] = 1.0
+        population = part.c.real ** 2 + part.c.imag ** 2
         return {"adiabatic_population": a.real ** 2 + a.imag ** 2, "potential_energy": potential,
-                "total_energy": kinetic_energy(part.p, inv_mass) + potential, "active_population": indicator}
+                "total_energy": kinetic_energy(part.p, inv_mass) + potential, "active_population": indicator,
+                "population": population, "norm": population.sum(axis=1)}
 
     def ensemble_means(self, parts: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         return {"active_population": parts["active_population"].mean(axis=0)}
