@@ -54,8 +54,8 @@ def substep_function(backend: str | None, v: np.ndarray, dv: np.ndarray, c: np.n
 
 def _taylor_kernel(context, c: np.ndarray, backend: str | None):
     """The compiled substep on SPEED's Taylor surface, when it applies (else None)."""
-    if not isinstance(context, TaylorData):
-        return None
+    if not isinstance(context, TaylorData) or context.t is not None:
+        return None  # the kernel is the quadratic expansion; the cubic one takes the NumPy path
     if compiled(backend) and kernels.supports_taylor(context.v, context.g, context.h, c):
         return kernels.taylor_substep_numba
     return None
