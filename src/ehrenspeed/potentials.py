@@ -417,6 +417,30 @@ class TaylorSource:
             _check_at_point(self.model, point[0], where, third_derivative=self.third)
             self.n_third += 1
 
+    def check_energies(self, energy: np.ndarray, energy0: np.ndarray, t: float) -> None:
+        """SPEED(order=3): stop when a trajectory's energy has run away on the cubic surface.
+
+        Called at every output time with the trajectories' total energies
+        (N,) and their initial values (hartree). Quadratic SPEED's surface
+        moves with the mean, so its energies drift (by a few times the
+        swarm's initial energy spread on Tully's models); a trajectory
+        falling down the unbounded cubic surface gains energy without limit.
+        More than :data:`RUNAWAY_ENERGY` times the initial spread
+        (max - min of energy0) is taken as running away.
+        """
+        if self.method.order != 3:
+            return
+        from .errors import SimulationError
+
+        drift = np.abs(energy - energy0)
+        spread = float(np.ptp(energy0))
+        j = int(np.argmax(drift))
+        if spread > 0.0 and drift[j] > RUNAWAY_ENERGY * spread:
+            raise SimulationError(f"SPEED(order=3): trajectory {j} ran away on the unbounded cubic surface by "
+                                  f"t = {t:.6g} a.u. (its energy changed by {drift[j]:.3g} hartree, "
+                                  f"{drift[j] / spread:.0f} times the initial energy spread); use order=2, "
+                                  "a smaller dt or more centres")
+
     def _update_hessian(self, qbar: np.ndarray, g: np.ndarray) -> None:
         """Quasi-Newton update from the previous expansion point to this one (skipped for a tiny step)."""
         from .hessian_update import step_too_small, update_hessian
@@ -499,6 +523,10 @@ def third_derivative(model, q: np.ndarray) -> np.ndarray:
     return sum(np.transpose(t, (0,) + tuple(1 + i for i in p) + (4, 5)) for p in perms) / 6.0
 
 
+#: A trajectory whose total energy changed by more than this many times the
+#: swarm's initial energy spread has run away on the cubic surface.
+RUNAWAY_ENERGY = 1000.0
+
 #: A trajectory farther from the swarm mean than this many times the median
 #: distance (mass-weighted) has run away on the cubic surface.
 RUNAWAY_DISTANCE = 50.0
@@ -522,7 +550,7 @@ def _check_runaway(q_all: np.ndarray, qbar: np.ndarray, mass: np.ndarray) -> Non
     j = int(np.argmax(r))
     if typical > 0.0 and r[j] > RUNAWAY_DISTANCE * typical:
         raise SimulationError(f"SPEED(order=3): trajectory {j} ran away on the unbounded cubic surface "
-                              f"({r[j] / typical:.0f} times the median distance from the swarm mean); "
+                              f"(it is {r[j] / typical:.0f} times the median distance from the swarm mean); "
                               "use order=2, a smaller dt or more centres")
 
 
