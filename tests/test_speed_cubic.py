@@ -17,6 +17,7 @@ import pytest
 from conftest import interrupted_and_resumed
 
 import ehrenspeed as es
+from ehrenspeed.driver import TrajectoryRun
 from ehrenspeed.errors import InputError, SimulationError
 from ehrenspeed.models.base import Model, as_positions, diagonal_mass
 from ehrenspeed.potentials import third_derivative
@@ -219,3 +220,28 @@ def test_resume_is_bit_identical(tmp_path):
 def test_bad_options(kwargs, words):
     with pytest.raises(InputError, match=words):
         es.SPEED(**kwargs)
+
+
+def test_energy_runaway_check():
+    """Energies changed by more than RUNAWAY_ENERGY times the initial spread stop an order-3 run."""
+    from ehrenspeed.potentials import RUNAWAY_ENERGY, TaylorSource
+
+    energy0 = np.array([0.010, 0.012, 0.011])                   # spread 2e-3 hartree
+    cubic = TaylorSource(CubicModel(), es.SPEED(order=3))
+    cubic.check_energies(energy0 + 0.5 * RUNAWAY_ENERGY * 2e-3, energy0, 10.0)   # large, but not a runaway
+    with pytest.raises(SimulationError, match=r"trajectory 1 ran away .* by t = 10 a\.u\."):
+        cubic.check_energies(energy0 + np.array([0.0, 2.5, 0.0]), energy0, 10.0)
+    # quadratic SPEED never stops on its (bounded) drift
+    TaylorSource(CubicModel(), es.SPEED()).check_energies(energy0 + 1e3, energy0, 10.0)
+
+
+def test_driver_asks_the_source_at_output_times():
+    model = CubicModel()
+    wp = es.Wavepacket([0.3, -0.2], [3.0, -2.0], [4.0, 4.0], state=1)
+    sim = TrajectoryRun(model, wp, es.SPEED(order=3), n_traj=8, dt=4.0, t_final=40.0, output_every=5, seed=1)
+    seen = []
+    sim.source.check_energies = lambda energy, energy0, t: seen.append((energy.shape, energy0.shape, t))
+    while not sim.done:
+        sim.advance()
+    assert [s[2] for s in seen] == [20.0, 40.0]
+    assert all(a == b == (8,) for a, b, _ in seen)
