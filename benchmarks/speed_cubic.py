@@ -77,10 +77,13 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--only", help="one system (e.g. 'furan 300K')")
     args = ap.parse_args(argv)
     print(f"{'system':11s} {'method':10s} {'dP_exact':>9s} {'dP_ehr':>9s} {'P1_end':>7s} {'dE':>9s} "
           f"{'evals/step':>10s} {'trans':>6s}")
     for name, c in cases(args.quick).items():
+        if args.only is not None and name != args.only:
+            continue
         exact = es.run_exact(c["model"], c["wp"], c["grid"], **c["run"])
         p_exact = exact.population.values[:, 1]
         results = {}
