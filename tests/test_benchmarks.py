@@ -10,7 +10,9 @@ BENCHMARKS = Path(__file__).parents[1] / "benchmarks"
 
 
 # run.py's quick mode takes about a minute on 2 cores: a slow check (CI runs it)
-@pytest.mark.parametrize("script", [pytest.param("run.py", marks=pytest.mark.slow), "exact.py"])
+@pytest.mark.parametrize("script", [pytest.param("run.py", marks=pytest.mark.slow), "exact.py",
+                                    pytest.param("hessian_policies.py", marks=pytest.mark.slow),
+                                    pytest.param("speed_cubic.py", marks=pytest.mark.slow)])
 def test_quick_benchmark_runs(script):
     """Without numba (no 'fast' extra) the scripts run too, on the NumPy kernels."""
     proc = subprocess.run([sys.executable, str(BENCHMARKS / script), "--quick"], capture_output=True,
