@@ -245,3 +245,35 @@ def test_driver_asks_the_source_at_output_times():
         sim.advance()
     assert [s[2] for s in seen] == [20.0, 40.0]
     assert all(a == b == (8,) for a, b, _ in seen)
+
+
+CONFIG = """
+[model]
+name = "tully_simple"
+[initial]
+from_model = true
+[method]
+name = "speed"
+order = {order}
+[run]
+n_traj = 8
+dt = 10.0
+t_final = 100.0
+output_every = 5
+seed = 3
+"""
+
+
+def test_config_key_order(tmp_path):
+    from ehrenspeed.cli.main import main
+
+    config = tmp_path / "run.toml"
+    config.write_text(CONFIG.format(order=3))
+    out, again = tmp_path / "out.nc", tmp_path / "again.nc"
+    assert main(["run", str(config), "-o", str(out), "-q"]) == 0
+    first = es.load(out)
+    assert first.attrs["third_derivative_evaluations_speed"] > 0
+    assert main(["run", str(out), "-o", str(again), "-q"]) == 0     # the stored configuration reruns it
+    assert np.array_equal(first.population.values, es.load(again).population.values)
+    config.write_text(CONFIG.format(order=4))
+    assert main(["run", str(config), "-o", str(tmp_path / "x.nc"), "-q"]) == 2
