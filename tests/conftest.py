@@ -28,3 +28,23 @@ def quadratic_model():
 @pytest.fixture
 def pyrazine():
     return es.models.Pyrazine3()
+
+
+class _Interrupted(Exception):
+    pass
+
+
+def interrupted_and_resumed(model, initial, path, at_step, **kwargs):
+    """Run until ``at_step``, save a checkpoint there and stop (as a kill would); then resume it to the end."""
+    from ehrenspeed.driver import TrajectoryRun
+
+    def crash(run):
+        if run.n_steps == at_step:
+            run.save_checkpoint(path)
+            raise _Interrupted
+
+    sim = TrajectoryRun(model, initial, **kwargs)
+    with pytest.raises(_Interrupted):
+        while not sim.done:
+            sim.advance(None, crash)
+    return es.run(model, initial, checkpoint_path=path, resume=True, **kwargs)

@@ -13,7 +13,9 @@ BENCHMARKS = Path(__file__).parents[1] / "benchmarks"
 @pytest.mark.parametrize("script", [pytest.param("run.py", marks=pytest.mark.slow), "exact.py", "startup.py",
                                     pytest.param("observables.py", marks=pytest.mark.slow),
                                     pytest.param("threads.py", marks=pytest.mark.slow),
-                                    pytest.param("baseline.py", marks=pytest.mark.slow)])
+                                    pytest.param("baseline.py", marks=pytest.mark.slow),
+                                    pytest.param("hessian_policies.py", marks=pytest.mark.slow),
+                                    pytest.param("speed_cubic.py", marks=pytest.mark.slow)])
 def test_quick_benchmark_runs(script):
     """Without numba (no 'fast' extra) the scripts run too, on the NumPy kernels."""
     proc = subprocess.run([sys.executable, str(BENCHMARKS / script), "--quick"], capture_output=True,

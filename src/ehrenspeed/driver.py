@@ -246,6 +246,7 @@ class TrajectoryRun:
         comm = self.comm
         full = State(comm.gather_rows(state.q), comm.gather_rows(state.p), comm.gather_rows(state.c), state.t)
         parts = {key: comm.gather_rows(value) for key, value in parts.items()}
+        self._check_runaway(parts)
         # the dynamics' own per-trajectory fields (FSSH: the active state), gathered by all ranks
         fields = self.dynamics.trajectory_fields(comm) if self.save_trajectories else {}
         self.next_output += 1
@@ -327,6 +328,20 @@ class TrajectoryRun:
         finally:
             self.wall_time += _time.perf_counter() - self._advance_start
             self._advance_start = None
+
+    def _check_runaway(self, parts) -> None:
+        """Let the source stop a run whose energies ran away (SPEED(order=3)'s unbounded cubic surface)."""
+        check = getattr(self.source, "check_energies", None)
+        if check is None:
+            return
+        error = None
+        if self.comm.is_root:
+            energies = parts["total_energy"]
+            try:
+                check(energies, energies if self.energy0 is None else self.energy0, self.state.t)
+            except SimulationError as exc:
+                error = exc
+        self.comm.agree(error)
 
     def _check_drift(self) -> None:
         """Warn once when the ensemble's mean total energy drifts beyond the threshold.

@@ -90,8 +90,24 @@ class SPEED:
         Recompute the grouping by k-means every this many steps (multi-centre
         only). Default None: groups are formed once, at the start, and keep
         their members, which conserves the energy best (docs/trajectories.md).
+    hessian : {"exact", "update"}
+        Where H comes from. ``"exact"`` (default): the model's Hessian, as the
+        policy above says. ``"update"``: the model's Hessian at the start,
+        then a quasi-Newton update from (qbar - qbar_prev, G - G_prev) at
+        every substep (:mod:`ehrenspeed.hessian_update`), recomputed in full
+        only when the gradient misprediction exceeds ``adaptive_tol`` (never,
+        without it).
+    hessian_update : {"bofill", "psb"}, optional
+        The update formula with ``hessian="update"`` (default Bofill's).
+    order : {2, 3}
+        Order of the Taylor expansion at qbar. 3 adds the third derivatives
+        T = d3V/dq3 (the model's ``third_derivative`` if it has one, else
+        finite differences of Hessians), refreshed with H; the cubic surface
+        is unbounded, so a trajectory that runs away ends the run
+        (:class:`ehrenspeed.errors.SimulationError`).
 
-    Only one Hessian policy may be chosen.
+    Only one Hessian policy may be chosen (``hessian="update"`` combines
+    with ``adaptive_tol`` as its refresh criterion).
     """
 
     hessian_every: int = 1
@@ -101,6 +117,9 @@ class SPEED:
     centres: Any = 1
     max_centres: int | None = None
     regroup_every: int | None = None
+    hessian: str = "exact"
+    hessian_update: str | None = None
+    order: int = 2
     name: str = field(default="speed", init=False)
 
     def __post_init__(self):
@@ -115,6 +134,40 @@ class SPEED:
         if self.reference_geometry is not None and not self.reference_hessian:
             raise InputError("reference_geometry is only used with reference_hessian=True")
         self._check_centres()
+        self._check_hessian_source()
+        self._check_order()
+
+    def _check_hessian_source(self) -> None:
+        """``hessian`` and ``hessian_update``: the quasi-Newton option and what it combines with."""
+        from .hessian_update import UPDATES
+
+        source = self.hessian
+        if not isinstance(source, str) or source.lower() not in ("exact", "update"):
+            raise InputError(f"hessian must be 'exact' or 'update', got {source!r}")
+        object.__setattr__(self, "hessian", source.lower())
+        formula = self.hessian_update
+        if formula is not None:
+            if self.hessian != "update":
+                raise InputError("hessian_update is only used with hessian='update'")
+            if not isinstance(formula, str) or formula.lower() not in UPDATES:
+                raise InputError(f"hessian_update must be one of {', '.join(UPDATES)}, got {formula!r}")
+            object.__setattr__(self, "hessian_update", formula.lower())
+        if self.hessian == "update":
+            if self.hessian_every != 1 or self.reference_hessian:
+                raise InputError("hessian='update' combines with adaptive_tol only, not with hessian_every "
+                                 "or reference_hessian")
+            if self.multicentre:
+                raise InputError("hessian='update' is not available with centres != 1")
+
+    def _check_order(self) -> None:
+        o = self.order
+        if isinstance(o, (bool, np.bool_)) or o not in (2, 3):
+            raise InputError(f"order must be 2 or 3, got {o!r}")
+        object.__setattr__(self, "order", int(o))
+        if o == 3 and self.multicentre:
+            raise InputError("order=3 is not available with centres != 1")
+        if o == 3 and self.hessian == "update":
+            raise InputError("order=3 needs exact Hessians: it does not combine with hessian='update'")
 
     def _check_centres(self) -> None:
         """Multi-centre options: each wrong value is an InputError naming its parameter."""
@@ -148,6 +201,8 @@ class SPEED:
 
     @property
     def policy(self) -> str:
+        if self.hessian == "update":
+            return f"update_{self.hessian_update or 'bofill'}"
         if self.reference_hessian:
             return "reference"
         if self.adaptive_tol is not None:
@@ -170,6 +225,10 @@ class SPEED:
         if self.multicentre:  # one-centre SPEED keeps its stored configuration (and its hash)
             described.update(centres=self.centres, max_centres=self.max_centres,
                              regroup_every=self.regroup_every)
+        if self.hessian == "update":  # likewise: only the new options that are in use
+            described.update(hessian="update", hessian_update=self.hessian_update or "bofill")
+        if self.order != 2:
+            described["order"] = self.order
         return described
 
 
@@ -227,19 +286,27 @@ class PerTrajectorySource:
 
 @dataclass
 class TaylorData:
-    """V, G, H at the expansion point qbar (shapes (S,S), (D,S,S), (D,D,S,S))."""
+    """V, G, H (and T) at the expansion point qbar.
+
+    Shapes (S,S), (D,S,S), (D,D,S,S) and, for the cubic expansion
+    (``SPEED(order=3)``), T = d3V/dq3 (D,D,D,S,S); ``t`` is None for the
+    quadratic one.
+    """
 
     qbar: np.ndarray
     v: np.ndarray
     g: np.ndarray
     h: np.ndarray
+    t: np.ndarray | None = None
 
 
 class TaylorSource:
-    """SPEED: one evaluation at the ensemble mean, a shared quadratic surface.
+    """SPEED: one evaluation at the ensemble mean, a shared quadratic (or cubic) surface.
 
     Holds the run's Hessian cache and the policy's counters; they are part
-    of a checkpoint (:meth:`get_state`).
+    of a checkpoint (:meth:`get_state`). With ``hessian="update"`` the cache
+    is the quasi-Newton Hessian, updated in place of a recomputation; with
+    ``order=3`` it also holds the third derivatives.
 
     On MPI ranks the positions are all-gathered, so every rank forms the
     same mean in the same order as a one-process run; the evaluation at the
@@ -256,9 +323,13 @@ class TaylorSource:
         _check_reference_geometry(method.reference_geometry, model)
         self.hessian: np.ndarray | None = None
         self.hessian_point: np.ndarray | None = None
+        self.third: np.ndarray | None = None
         self.last: TaylorData | None = None
         self.n_evaluations = 0
         self.n_hessians = 0
+        self.n_updates = 0
+        self.n_updates_skipped = 0
+        self.n_third = 0
         self.max_gradient_error = 0.0
         self._calls0 = _single_point_calls(model)
 
@@ -268,12 +339,12 @@ class TaylorSource:
             return True
         if m.reference_hessian:
             return False
-        if m.adaptive_tol is not None:
+        if m.adaptive_tol is not None or m.hessian == "update":
             # the quadratic model predicts the gradient at the new mean
             predicted = self.last.g + np.einsum("b,abkl->akl", qbar - self.last.qbar, self.hessian)
             error = float(np.max(np.abs(g - predicted)))
             self.max_gradient_error = max(self.max_gradient_error, error)
-            return error > m.adaptive_tol
+            return m.adaptive_tol is not None and error > m.adaptive_tol
         return self.n_evaluations % m.hessian_every == 0
 
     def evaluate(self, q: np.ndarray, for_observables: bool = False) -> TaylorData:
@@ -290,7 +361,10 @@ class TaylorSource:
             the dynamics.
         """
         comm = self.comm
-        qbar = comm.allgather_rows(q).mean(axis=0)
+        q_all = comm.allgather_rows(q)
+        qbar = q_all.mean(axis=0)
+        if self.method.order == 3:
+            _check_runaway(q_all, qbar, np.asarray(self.model.mass, dtype=float))
         if comm.size == 1:
             return self._evaluate_at(qbar, for_observables)
         data = error = None
@@ -303,6 +377,7 @@ class TaylorSource:
         # one answer for all ranks, even if their arithmetic differed in the last bit
         data = comm.bcast(data)
         self.hessian = data.h
+        self.third = data.t
         if not for_observables or self.last is None:
             self.last = data
         return data
@@ -313,16 +388,18 @@ class TaylorSource:
         g = self.model.gradient(point)[0]
         _check_at_point(self.model, qbar, _MEAN, potential=v, gradient=g)
         if for_observables:
-            data = TaylorData(qbar, v, g, self.hessian)
+            data = TaylorData(qbar, v, g, self.hessian, self.third)
             if self.hessian is None:
                 self._compute_hessian(point)
-                data.h = self.hessian
+                data.h, data.t = self.hessian, self.third
                 self.last = data  # the adaptive policy predicts from here
             return data
         if self._needs_hessian(qbar, g):
             self._compute_hessian(point)
+        elif self.method.hessian == "update":
+            self._update_hessian(qbar, g)
         self.n_evaluations += 1
-        self.last = TaylorData(qbar, v, g, self.hessian)
+        self.last = TaylorData(qbar, v, g, self.hessian, self.third)
         return self.last
 
     def _compute_hessian(self, point: np.ndarray) -> None:
@@ -335,42 +412,158 @@ class TaylorSource:
         _check_at_point(self.model, point[0], where, hessian=self.hessian)
         self.hessian_point = point[0]
         self.n_hessians += 1
+        if self.method.order == 3:
+            self.third = third_derivative(self.model, point)[0]
+            _check_at_point(self.model, point[0], where, third_derivative=self.third)
+            self.n_third += 1
+
+    def check_energies(self, energy: np.ndarray, energy0: np.ndarray, t: float) -> None:
+        """SPEED(order=3): stop when a trajectory's energy has run away on the cubic surface.
+
+        Called at every output time with the trajectories' total energies
+        (N,) and their initial values (hartree). Quadratic SPEED's surface
+        moves with the mean, so its energies drift, boundedly (up to ~900
+        times the swarm's initial energy spread on the thermal furan
+        collision, docs/trajectories.md); a trajectory falling down the
+        unbounded cubic surface gains energy without limit. More than
+        :data:`RUNAWAY_ENERGY` times the initial spread (max - min of
+        energy0) is taken as running away: a heuristic threshold, set ten
+        times above the largest bounded drift measured.
+        """
+        if self.method.order != 3:
+            return
+        from .errors import SimulationError
+
+        drift = np.abs(energy - energy0)
+        spread = float(np.ptp(energy0))
+        j = int(np.argmax(drift))
+        if spread > 0.0 and drift[j] > RUNAWAY_ENERGY * spread:
+            raise SimulationError(f"SPEED(order=3): trajectory {j} ran away on the unbounded cubic surface by "
+                                  f"t = {t:.6g} a.u. (its energy changed by {drift[j]:.3g} hartree, "
+                                  f"{drift[j] / spread:.0f} times the initial energy spread); use order=2, "
+                                  "a smaller dt or more centres")
+
+    def _update_hessian(self, qbar: np.ndarray, g: np.ndarray) -> None:
+        """Quasi-Newton update from the previous expansion point to this one (skipped for a tiny step)."""
+        from .hessian_update import step_too_small, update_hessian
+
+        step = qbar - self.last.qbar
+        if step_too_small(step, qbar):
+            self.n_updates_skipped += 1
+            return
+        self.hessian = update_hessian(self.hessian, step, g - self.last.g,
+                                      self.method.hessian_update or "bofill")
+        self.hessian_point = qbar
+        self.n_updates += 1
 
     def matrices(self, context: TaylorData, q: np.ndarray, need_gradient: bool = True):
         return taylor_matrices(context, q - context.qbar, need_gradient)
 
     def statistics(self) -> dict[str, Any]:
-        return {"hessian_policy": self.method.policy, "hessian_evaluations_speed": self.n_hessians,
-                "taylor_expansions": self.n_evaluations,
-                "max_gradient_prediction_error": self.max_gradient_error,
-                **_call_statistics(self.model, self._calls0)}
+        stats = {"hessian_policy": self.method.policy, "hessian_evaluations_speed": self.n_hessians,
+                 "taylor_expansions": self.n_evaluations,
+                 "max_gradient_prediction_error": self.max_gradient_error}
+        if self.method.hessian == "update":
+            stats.update(hessian_updates=self.n_updates, hessian_updates_skipped=self.n_updates_skipped)
+        if self.method.order == 3:
+            stats["third_derivative_evaluations_speed"] = self.n_third
+        return {**stats, **_call_statistics(self.model, self._calls0)}
 
     def get_state(self) -> dict[str, Any]:
         state = {"n_evaluations": self.n_evaluations, "n_hessians": self.n_hessians,
                  "max_gradient_error": self.max_gradient_error}
+        if self.method.hessian == "update":
+            state.update(n_updates=self.n_updates, n_updates_skipped=self.n_updates_skipped)
         if self.hessian is not None:
             state.update(hessian=self.hessian, hessian_point=self.hessian_point,
                          last_qbar=self.last.qbar, last_g=self.last.g, last_v=self.last.v)
+        if self.third is not None:
+            state.update(third=self.third, n_third=self.n_third)
         return state
 
     def set_state(self, state: dict[str, Any]) -> None:
         self.n_evaluations = int(state["n_evaluations"])
         self.n_hessians = int(state["n_hessians"])
         self.max_gradient_error = float(state["max_gradient_error"])
+        self.n_updates = int(state.get("n_updates", 0))
+        self.n_updates_skipped = int(state.get("n_updates_skipped", 0))
+        self.n_third = int(state.get("n_third", 0))
+        if "third" in state:
+            self.third = np.asarray(state["third"])
         if "hessian" in state:
             self.hessian = np.asarray(state["hessian"])
             self.hessian_point = np.asarray(state["hessian_point"])
             self.last = TaylorData(np.asarray(state["last_qbar"]), np.asarray(state["last_v"]),
-                                   np.asarray(state["last_g"]), self.hessian)
+                                   np.asarray(state["last_g"]), self.hessian, self.third)
+
+
+#: Step of the finite-difference third derivative (of Hessians), coordinate
+#: units, for models without ``third_derivative`` or their own
+#: ``hessian_step``. Central differences of an analytic Hessian: truncation
+#: ~ h^2 |V^(5)| / 6, rounding ~ eps |H| / h; 1e-3 keeps both near 1e-7 for
+#: a potential varying on the scale of one coordinate unit.
+THIRD_DERIVATIVE_STEP = 1e-3
+
+
+def third_derivative(model, q: np.ndarray) -> np.ndarray:
+    """d3V/dq_a dq_b dq_c at the rows of q, shape (N, D, D, D, S, S).
+
+    The model's own ``third_derivative`` if it has one (analytic or
+    automatic differentiation); otherwise central differences of its
+    Hessians (2 D Hessians per point, each counted by an on-the-fly model),
+    symmetrised over the six orders of (a, b, c).
+    """
+    own = getattr(model, "third_derivative", None)
+    if own is not None:
+        return np.asarray(own(q))
+    from .models.base import central_difference
+
+    step = getattr(model, "hessian_step", THIRD_DERIVATIVE_STEP)
+    t = central_difference(model.hessian, q, step)          # (N, c, a, b, S, S)
+    t = np.moveaxis(t, 1, 3)                                # (N, a, b, c, S, S)
+    perms = [(0, 1, 2), (0, 2, 1), (1, 0, 2), (1, 2, 0), (2, 0, 1), (2, 1, 0)]
+    return sum(np.transpose(t, (0,) + tuple(1 + i for i in p) + (4, 5)) for p in perms) / 6.0
+
+
+#: A trajectory whose total energy changed by more than this many times the
+#: swarm's initial energy spread has run away on the cubic surface.
+RUNAWAY_ENERGY = 1.0e4
+
+#: A trajectory farther from the swarm mean than this many times the median
+#: distance (mass-weighted) has run away on the cubic surface.
+RUNAWAY_DISTANCE = 50.0
+
+
+def _check_runaway(q_all: np.ndarray, qbar: np.ndarray, mass: np.ndarray) -> None:
+    """Stop a cubic-SPEED run whose trajectory escapes down the unbounded cubic surface.
+
+    A cubic V_eff falls without bound along some direction; a trajectory
+    that passes its inflection accelerates away (its distance grows faster
+    than any power of t) until the numbers overflow. Long before that it is
+    far outside the swarm: farther than :data:`RUNAWAY_DISTANCE` times the
+    median distance from the mean (sqrt(sum_a m_a d_a^2)), which an intact
+    Gaussian-like swarm (max/median ~ 4 for 10^4 samples) or two separating
+    branches (~1) never reach.
+    """
+    from .errors import SimulationError
+
+    r = np.sqrt(((q_all - qbar) ** 2 * mass).sum(axis=1))
+    typical = float(np.median(r))
+    j = int(np.argmax(r))
+    if typical > 0.0 and r[j] > RUNAWAY_DISTANCE * typical:
+        raise SimulationError(f"SPEED(order=3): trajectory {j} ran away on the unbounded cubic surface "
+                              f"(it is {r[j] / typical:.0f} times the median distance from the swarm mean); "
+                              "use order=2, a smaller dt or more centres")
 
 
 def taylor_matrices(context: TaylorData, d: np.ndarray, need_gradient: bool = True):
-    """V_eff and dV_eff/dq of a quadratic expansion at displacements d from its centre.
+    """V_eff and dV_eff/dq of a quadratic (or cubic) expansion at displacements d from its centre.
 
     Parameters
     ----------
     context : TaylorData
-        V (S, S), G (D, S, S), H (D, D, S, S) at the centre qbar.
+        V (S, S), G (D, S, S), H (D, D, S, S) and, if not None, T (D, D, D,
+        S, S) at the centre qbar.
     d : ndarray, shape (n, D)
         q - qbar for n trajectories (coordinate units).
     need_gradient : bool
@@ -382,6 +575,12 @@ def taylor_matrices(context: TaylorData, d: np.ndarray, need_gradient: bool = Tr
     dv : ndarray, shape (n, D, S, S), or None
     """
     hd = np.einsum("nb,abkl->nakl", d, context.h)          # sum_b H_ab d_b
+    if context.t is not None:
+        # cubic: dV_eff/dq_a += T_abc d_b d_c / 2, V_eff += T_abc d_a d_b d_c / 6
+        tdd = np.einsum("nb,nc,abckl->nakl", d, d, context.t)
+        dv = context.g[None] + hd + 0.5 * tdd
+        v = context.v + np.einsum("na,nakl->nkl", d, context.g[None] + 0.5 * hd + tdd / 6.0)
+        return v, (dv if need_gradient else None)
     dv = context.g[None] + hd                               # dV_eff/dq_a at q
     # V_eff = V + d.G + d.H.d/2 = V + d.(G + H d / 2)
     v = context.v + np.einsum("na,nakl->nkl", d, context.g[None] + 0.5 * hd)

@@ -228,7 +228,7 @@ def _parse_method(t: _Table, source: str) -> MethodConfig:
     fssh = _parse_fssh(t) if name == "fssh" else {}
     if name != "speed" and fssh.get("source") != "speed":
         for key in ("hessian_every", "reference_hessian", "reference_geometry", "adaptive_tol",
-                    "centres", "max_centres", "regroup_every"):
+                    "centres", "max_centres", "regroup_every") + SPEED_EXPANSION_KEYS:
             if t.has(key):
                 where = "source = 'speed'" if name == "fssh" else f"method 'speed', not {name!r}"
                 raise t.error(key, f"is only used with {where}")
@@ -239,14 +239,27 @@ def _parse_method(t: _Table, source: str) -> MethodConfig:
     geometry = t.numbers("reference_geometry", None)
     tol = t.number("adaptive_tol", None, positive=True)
     centres, max_centres, regroup_every = _parse_centres(t)
+    hessian = t.string("hessian", "exact", choices=("exact", "update")).lower()
+    update = t.string("hessian_update", None, choices=("bofill", "psb"))
+    order = t.integer("order", 2, minimum=2, maximum=3)
     t.finish()
     if (hessian_every != 1) + reference + (tol is not None) > 1:
         raise InputError(f"{source}: [method] choose one Hessian policy: hessian_every, "
                          "reference_hessian or adaptive_tol")
     if geometry is not None and not reference:
         raise t.error("reference_geometry", "needs reference_hessian = true")
+    if update is not None and hessian != "update":
+        raise t.error("hessian_update", "is only used with hessian = 'update'")
+    if hessian == "update" and (hessian_every != 1 or reference):
+        raise t.error("hessian", "= 'update' combines with adaptive_tol only, not with hessian_every "
+                      "or reference_hessian")
     return MethodConfig(name, hessian_every, reference, geometry, tol, centres=centres, max_centres=max_centres,
-                        regroup_every=regroup_every, **fssh)
+                        regroup_every=regroup_every, hessian=hessian,
+                        hessian_update=None if update is None else update.lower(), order=order, **fssh)
+
+
+#: SPEED's quasi-Newton Hessian and expansion order keys (docs/trajectories.md).
+SPEED_EXPANSION_KEYS = ("hessian", "hessian_update", "order")
 
 
 def _parse_fssh(t: _Table) -> dict[str, Any]:

@@ -100,6 +100,9 @@ class MethodConfig:
     decoherence: str | None = None
     decoherence_constant: float | None = None
     frustrated: str | None = None
+    hessian: str = "exact"
+    hessian_update: str | None = None
+    order: int = 2
 
 
 @dataclass(frozen=True)
@@ -238,6 +241,11 @@ class Config:
                 for key in ("max_centres", "regroup_every"):
                     if getattr(m, key) is not None:
                         method[key] = getattr(m, key)
+            if m.hessian != "exact":  # likewise, only the new keys in use
+                method["hessian"] = m.hessian
+                method["hessian_update"] = m.hessian_update or "bofill"
+            if m.order != 2:
+                method["order"] = m.order
         if m.name == "tged":
             method["potential"] = m.potential
             if m.reference_geometry is not None:
@@ -492,7 +500,8 @@ class Config:
         return SPEED(hessian_every=m.hessian_every, reference_hessian=m.reference_hessian,
                      reference_geometry=None if m.reference_geometry is None else np.array(m.reference_geometry),
                      adaptive_tol=m.adaptive_tol, centres=m.centres, max_centres=m.max_centres,
-                     regroup_every=m.regroup_every)
+                     regroup_every=m.regroup_every, hessian=m.hessian, hessian_update=m.hessian_update,
+                     order=m.order)
 
     def run_kwargs(self) -> dict[str, Any]:
         """Keyword arguments of :func:`ehrenspeed.run` (or ``run_exact``) from ``[run]``."""

@@ -7,7 +7,13 @@ states along D nuclear coordinates:
 * ``gradient(q)`` -> ``(N, D, S, S)``, dV/dq_a, hartree per coordinate unit;
 * ``hessian(q)`` -> ``(N, D, D, S, S)``, d2V/dq_a dq_b;
 
-for positions ``q`` of shape ``(N, D)``. ``mass`` has shape ``(D,)`` in
+for positions ``q`` of shape ``(N, D)``, and optionally
+
+* ``third_derivative(q)`` -> ``(N, D, D, D, S, S)``, d3V/dq_a dq_b dq_c,
+  used by ``SPEED(order=3)`` only (without it, central differences of
+  Hessians, :func:`ehrenspeed.potentials.third_derivative`);
+
+ ``mass`` has shape ``(D,)`` in
 electron masses (for dimensionless normal coordinates the mass is 1/omega,
 omega in hartree, see :class:`~ehrenspeed.models.VibronicCoupling`). Models hold no caches and never mutate.
 

@@ -136,6 +136,18 @@ class FuranDimer(Model):
         _, _, (h11, h12) = self._elements(as_positions(q, 1)[:, 0])
         return two_state(h11, h11, h12)[:, None, None]
 
+    def third_derivative(self, q):
+        """d3V/dR3, shape (N, 1, 1, 1, 2, 2), analytic (for ``SPEED(order=3)``).
+
+        Morse: d3/dR3 D (1 - m)^2 = -2 D a^3 m (4 m - 1), m = exp(-a (R - R0));
+        coupling: -b^3 H0 exp(-b (R - R0)).
+        """
+        r = as_positions(q, 1)[:, 0]
+        morse = np.exp(-self.a * (r - self.r0))
+        t11 = -2.0 * self.depth * self.a**3 * morse * (4.0 * morse - 1.0)
+        t12 = -self.b**3 * self.h0 * np.exp(-self.b * (r - self.r0))
+        return two_state(t11, t11, t12)[:, None, None, None]
+
     def initial_wavepacket(self, temperature: float = 300.0, offset_angstrom: float = 3.0,
                            state=0) -> Wavepacket:
         """Hole on monomer 1, the monomers approaching at the thermal mean speed.

@@ -72,6 +72,8 @@ class JaxModel(Model):
         self._v = jax.jit(jax.vmap(fn))
         self._g = jax.jit(jax.vmap(lambda q: jnp.moveaxis(jac(q), -1, 0)))
         self._h = jax.jit(jax.vmap(lambda q: jnp.moveaxis(hess(q), (-2, -1), (0, 1))))
+        third = jax.jacfwd(hess)  # (S, S, D, D, D)
+        self._t = jax.jit(jax.vmap(lambda q: jnp.moveaxis(third(q), (-3, -2, -1), (0, 1, 2))))
         probe = probe_point(self)
         try:
             values = self.potential(probe)
@@ -103,6 +105,11 @@ class JaxModel(Model):
         """Exact d2V/dq2 by AD, shape (N, D, D, S, S)."""
         s, d = self.n_states, self.n_dof
         return self._call(self._h, q, (d, d, s, s))
+
+    def third_derivative(self, q):
+        """Exact d3V/dq3 by AD (forward over the Hessian), shape (N, D, D, D, S, S)."""
+        s, d = self.n_states, self.n_dof
+        return self._call(self._t, q, (d, d, d, s, s))
 
 
 def from_jax(fn: Callable, n_states: int, n_dof: int, mass, periods=None,

@@ -175,7 +175,16 @@ class TullySimple(_Tully):
             h11 = -side * a * b * b * decay
             h12 = (4.0 * self.d**2 * x * x - 2.0 * self.d) * v12
             out.append((h11, -h11, h12))
+        if order >= 3:
+            t11 = a * b**3 * decay
+            t12 = (12.0 * self.d**2 * x - 8.0 * self.d**3 * x**3) * v12
+            out.append((t11, -t11, t12))
         return out
+
+    def third_derivative(self, q):
+        """d3V/dx3, shape (N, 1, 1, 1, 2, 2), analytic (for ``SPEED(order=3)``)."""
+        x = as_positions(q, 1)[:, 0]
+        return two_state(*self._elements(x, 3)[3])[:, None, None, None]
 
 
 class TullyDual(_Tully):

@@ -72,8 +72,8 @@ def substep_function(backend: str | None, v: np.ndarray, dv: np.ndarray, c: np.n
 
 def _taylor_kernel(context, c: np.ndarray, backend: str | None):
     """The compiled substep on SPEED's Taylor surface, when it applies (else None)."""
-    if not isinstance(context, TaylorData):
-        return None
+    if not isinstance(context, TaylorData) or context.t is not None:
+        return None  # the kernel is the quadratic expansion; the cubic one takes the NumPy path
     if not compiled(backend):
         return None
     kernels = _kernels()  # imports numba: only when the compiled path can run
