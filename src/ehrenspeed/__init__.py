@@ -12,12 +12,12 @@ from .driver import TrajectoryRun, run
 from .grid import Grid, GridEdgeWarning, run_exact
 from .errors import EhrenspeedError, InputError, ModelError, SimulationError
 from .potentials import SPEED, Ehrenfest
-from .dynamics import ThawedGaussianEhrenfest
+from .dynamics import ElectronicFriction, ThawedGaussianEhrenfest
 from .prescribed import propagate_along_path
 from .results import load
 from .sampling import State, Wavepacket, sample_thermal, sample_wigner
 
 __all__ = [
-    "__version__", "models", "load", "run", "TrajectoryRun", "Grid", "GridEdgeWarning", "run_exact", "Ehrenfest", "SPEED", "ThawedGaussianEhrenfest", "propagate_along_path", "State", "Wavepacket", "sample_wigner", "sample_thermal",
+    "__version__", "models", "load", "run", "TrajectoryRun", "Grid", "GridEdgeWarning", "run_exact", "Ehrenfest", "SPEED", "ThawedGaussianEhrenfest", "ElectronicFriction", "propagate_along_path", "State", "Wavepacket", "sample_wigner", "sample_thermal",
     "EhrenspeedError", "InputError", "ModelError", "SimulationError",
 ]
