@@ -223,6 +223,7 @@ def run_friction(model, initial, method, *, n_traj=None, dt=1.0, t_final=1.0, ou
         checkpoints, ``save_trajectories``, or more than one MPI rank.
     """
     from .._version import __version__
+    from ..config.stored import trajectory_layout
     from ..driver import _check_model
     from ..parallel import as_comm
     from ..results import make_dataset
@@ -296,7 +297,10 @@ def run_friction(model, initial, method, *, n_traj=None, dt=1.0, t_final=1.0, ou
              "seed": seed if isinstance(seed, int) else "", "integrator": "baoab", "integrator_order": 2,
              "n_steps": n_steps, "mpi_ranks": 1, "wall_time_s": wall, "max_energy_drift": drift,
              "max_mean_energy_drift": drift, "max_norm_error": 0.0, "ehrenspeed_version": __version__,
-             "friction": method.describe()}
+             "friction": method.describe(),
+             "config": trajectory_layout(model, initial, method.describe(), n_traj=n, dt=dt, t_final=float(t_final),
+                                         times=times, output_every=output_every, integrator="strang",
+                                         seed=seed, save_trajectories=False)}
     dims = {"population": ("time", "state"), "adiabatic_population": ("time", "state"),
             "position": ("time", "dof"), "momentum": ("time", "dof"), "potential_energy": ("time",),
             "total_energy": ("time",), "norm": ("time",), "kinetic_energy": ("time",)}

@@ -86,6 +86,23 @@ from .base import Model, as_positions, diagonal_mass
 
 PRESETS = ("default", "reversing")
 
+#: Named parameter sets: model arguments and the initial condition (x0 in bohr, p0, electronic:
+#: "diabatic" = state (0, 0), "adiabatic" = lowest adiabatic state at x0); see
+#: :func:`parameter_set` and docs/reproductions.md for where each comes from.
+PARAMETER_SETS = {
+    # the tuned defaults before issue 14: the atom arrives hot (p0 = 3.3) in the lowest adiabatic state
+    "arriving": {"model": {}, "initial": {"x0": 0.0, "p0": 3.3, "electronic": "adiabatic"}},
+    "reversing": {"model": {"preset": "reversing"},
+                  "initial": {"x0": 0.0, "p0": 3.3, "electronic": "adiabatic"}},
+    # from benchmarks/chemisorption_scan.py (issue 14): start at rest, the paper's initial Gaussian
+    "paper": {"model": {"omega": 0.0005, "energy_step": 0.005738, "coupling": 0.001, "delta": 0.01,
+                        "states_per_layer": 3},
+              "initial": {"x0": 0.0, "p0": 0.0, "electronic": "diabatic"}},
+    "friction_fails": {"model": {"omega": 0.0005, "energy_step": 0.00459, "coupling": 0.0003, "delta": 0.01,
+                                 "states_per_layer": 3},
+                       "initial": {"x0": 0.0, "p0": 0.0, "electronic": "diabatic"}},
+}
+
 
 class Chemisorption(Model):
     """Chemisorption model: L layers x J nearly degenerate harmonic diabats.
@@ -264,3 +281,20 @@ class ChemisorptionReversing(Chemisorption):
         self._record_parameters(locals())
         super().__init__(n_layers, states_per_layer, mass, omega, spacing, energy_step, delta,
                          coupling, coupling_in, preset, turn_layer, layer_energies)
+
+
+def parameter_set(name: str):
+    """The model and initial wavepacket of a named parameter set (:data:`PARAMETER_SETS`).
+
+    Returns
+    -------
+    model : Chemisorption
+    wavepacket : Wavepacket
+        Width of one diabatic oscillator's ground state (A = M W), centred at
+        ``x0`` with momentum ``p0``, on the named electronic state.
+    """
+    if name not in PARAMETER_SETS:
+        raise InputError(f"unknown chemisorption parameter set {name!r}; use one of {', '.join(PARAMETER_SETS)}")
+    entry = PARAMETER_SETS[name]
+    model = Chemisorption(**entry["model"])
+    return model, model.initial_wavepacket(**entry["initial"])
