@@ -1,7 +1,7 @@
 """Scripted parameter scan of the chemisorption model against the SPEED paper's statements.
 
     PYTHONPATH=src nice python benchmarks/chemisorption_scan.py reduced [--limit K] [--out FILE]
-    PYTHONPATH=src nice python benchmarks/chemisorption_scan.py full NAME ...   (candidates by name)
+    PYTHONPATH=src python benchmarks/chemisorption_scan.py table   (the docs' table from --out)
     PYTHONPATH=src nice python benchmarks/chemisorption_scan.py point key=value ...
 
 Every point: the model :class:`ehrenspeed.models.Chemisorption` with the
@@ -126,9 +126,28 @@ def row(r) -> str:
             f"| {r['seconds']} s")
 
 
+def markdown_table(path: Path) -> str:
+    """The scan's JSON lines as the table of docs/reproductions.md."""
+    lines = [("| tilt | c (Eh) | delta (bohr) | start | t_final (a.u.) | exact travel (bohr) | dV | dq "
+              "| leave 1 / N (a.u.) | late var 1/exact, 1/N | mean <q> late: exact / N / 1 / friction "
+              "| friction falls back (bohr) | holds |"),
+             "|" + "---|" * 13]
+    for line in path.read_text().splitlines():
+        r = json.loads(line)
+        p, s = r["point"], r["statements"]
+        qb = s["qbar"]
+        swarm = qb.get("ehrenfest", qb.get("swarm"))
+        lines.append(f"| {p.get('tilt')} | {p['coupling']} | {p['delta']} | {p['electronic']} | {r['t_final']:.0f} "
+                     f"| {s['travel']:.1f} | {s['dV']:.3f} | {s['dq']:.3f} | {s['leave_1']:.0f} / {s['leave_N']:.0f} "
+                     f"| {s['var_1/ex']:.2f}, {s['var_1/N']:.2f} | {qb['exact']:.2f} / {swarm:.2f} / "
+                     f"{qb['single']:.2f} / {qb['friction']:.2f} | {s['rev']['friction']:.1f} "
+                     f"| {sum(r['holds'].values())}/{len(r['holds'])} |")
+    return "\n".join(lines)
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("stage", choices=("reduced", "point"))
+    ap.add_argument("stage", choices=("reduced", "point", "table"))
     ap.add_argument("assignments", nargs="*", help="key=value (stage 'point')")
     ap.add_argument("--n-traj", type=int, default=32)
     ap.add_argument("--t-final", type=float, default=10000.0)
@@ -138,6 +157,9 @@ def main(argv=None):
                     help="only the reduced-grid points with this value (repeatable)")
     ap.add_argument("--out", type=Path, default=Path("benchmarks/results/chemisorption_scan.jsonl"))
     args = ap.parse_args(argv)
+    if args.stage == "table":
+        print(markdown_table(args.out))
+        return 0
     if args.stage == "point":
         point = {}
         for a in args.assignments:
