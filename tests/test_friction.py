@@ -123,3 +123,18 @@ def test_thermal_run_reaches_the_bath_temperature():
     res = es.run(model, start, method, seed=4, dt=5.0, t_final=30000.0, output_every=200)
     late = res["kinetic_energy"].values[len(res.time) // 2:]
     assert np.mean(late) == pytest.approx(0.5 * KB * temperature, rel=0.08)
+
+
+def test_thermal_noise_is_seeded_per_trajectory():
+    """Same seed, same run; trajectory 0 gets the same noise whether 2 or 3 trajectories run."""
+    model = _crossing(offset=0.002)
+    method = ElectronicFriction(broadening=0.01, temperature=300.0, strength=20.0)
+
+    def run(n, seed):
+        start = es.State.from_arrays(np.zeros((n, 1)), np.zeros((n, 1)), np.tile([1.0, 0.0], (n, 1)), 0.0)
+        return es.run(model, start, method, seed=seed, dt=5.0, t_final=200.0, output_every=40)
+
+    a, b = run(3, 11), run(3, 11)
+    assert np.array_equal(a["position"].values, b["position"].values)
+    assert not np.array_equal(a["position"].values, run(3, 12)["position"].values)
+    assert np.ptp(a["position"].values) > 0  # the noise moved the atoms off the start

@@ -252,7 +252,8 @@ def run_friction(model, initial, method, *, n_traj=None, dt=1.0, t_final=1.0, ou
     inv_mass = 1.0 / np.asarray(model.mass, dtype=float)
     kt = KB * float(method.temperature)
     # one independent stream per trajectory: trajectory j's noise does not depend on N
-    streams = ([np.random.default_rng(s) for s in np.random.SeedSequence(seed, spawn_key=(7,)).spawn(n)]
+    entropy = seed.entropy if isinstance(seed, np.random.SeedSequence) else seed
+    streams = ([np.random.default_rng(s) for s in np.random.SeedSequence(entropy, spawn_key=(7,)).spawn(n)]
                if kt > 0 else [])
 
     def noise():
