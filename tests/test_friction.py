@@ -126,7 +126,7 @@ def test_thermal_run_reaches_the_bath_temperature():
 
 
 def test_thermal_noise_is_seeded_per_trajectory():
-    """Same seed, same run; trajectory 0 gets the same noise whether 2 or 3 trajectories run."""
+    """Same seed, same run; another seed, another run."""
     model = _crossing(offset=0.002)
     method = ElectronicFriction(broadening=0.01, temperature=300.0, strength=20.0)
 
