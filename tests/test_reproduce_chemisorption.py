@@ -1,101 +1,83 @@
-"""Chemisorption reproduction checks on reduced sizes (tuned defaults).
+"""Chemisorption reproduction checks: the paper's statements (issue 14) on a reduced run.
 
-The criteria of docs/reproductions.md, on 32 trajectories and a shorter
-run (seeded): the exact atom travels several sites; all methods agree at
-first; one Ehrenfest trajectory keeps oscillating in <V> while the swarm
-settles (late-time variance of <V>, one trajectory >= 3x the swarm's); the
-swarm moves more slowly than one trajectory; in the ``reversing`` preset
-the atom turns back. SPEED equals Ehrenfest to 1e-10 on both presets.
+The parameter sets ``paper`` and ``friction_fails``
+(:data:`ehrenspeed.models.chemisorption.PARAMETER_SETS`, from
+benchmarks/chemisorption_scan.py) on the reduced size of the scan (32
+trajectories, 10000 a.u.): the statements of
+:func:`ehrenspeed.reproduce.chemisorption.verdict` (swarm <V> within 10 % of
+exact's range and <q> within 10 % of the exact travel; one trajectory
+leaves exact first and keeps oscillating, late variance >= 3x exact's and
+the swarm's; exact slowest, one trajectory fastest) and
+:func:`~ehrenspeed.reproduce.chemisorption.friction_fails`. The same checks
+fail for the tuned defaults before issue 14 (set ``arriving``), which
+docs/reproductions.md records. SPEED equals Ehrenfest to 1e-10.
 """
 
 import numpy as np
 import pytest
 
 import ehrenspeed as es
-from ehrenspeed.analysis import late_time_variance
-from ehrenspeed.reproduce.chemisorption import DT, GRID, agreement_time
+from ehrenspeed.models.chemisorption import PARAMETER_SETS, parameter_set
+from ehrenspeed.reproduce.chemisorption import DT, friction_fails, statements, verdict
 from ehrenspeed.reproduce.common import centre_state
 
-
-def _model(preset):
-    return es.models.Chemisorption() if preset == "default" else es.models.Chemisorption.reversing()
+REDUCED = {"n_traj": 32, "t_final": 10000.0}
 
 
-def _runs(preset, t_final, n_traj=32):
-    model = _model(preset)
-    wp = model.initial_wavepacket()
-    kw = dict(dt=DT, t_final=t_final, output_every=4)
-    return {"exact": es.run_exact(model, wp, es.Grid(GRID[0], GRID[1], [512]), **kw),
-            "single": es.run(model, centre_state(model, wp), "ehrenfest", **kw),
-            "swarm": es.run(model, wp, "ehrenfest", n_traj=n_traj, seed=1, **kw)}
+def _reduced_statements(name, n_traj=REDUCED["n_traj"], t_final=REDUCED["t_final"]):
+    model, wp = parameter_set(name)
+    kw = {"dt": DT, "t_final": t_final, "output_every": 4}
+    lo, hi = -15.0, float(model.centres.max()) + 20.0
+    grid = es.Grid([lo], [hi], [int(2 ** np.ceil(np.log2((hi - lo) / 0.15)))])
+    res = {"exact": es.run_exact(model, wp, grid, **kw),
+           "single": es.run(model, centre_state(model, wp), "ehrenfest", **kw),
+           "ehrenfest": es.run(model, wp, "ehrenfest", n_traj=n_traj, seed=1, save_trajectories=True, **kw),
+           "friction": es.run(model, centre_state(model, wp), "friction", **kw)}
+    return statements(res, float(wp.q0[0]))
 
 
-def _q(ds):
-    return ds["position"].sel(dof=0).values
-
-
-def _late_var(ds):
-    return late_time_variance(ds["time"].values, ds["potential_energy"].values)
-
-
-@pytest.fixture(scope="module")
-def default_runs():
-    return _runs("default", 10000.0)
-
-
-@pytest.mark.parametrize("preset", ["default", "reversing"])
-def test_speed_equals_ehrenfest_on_both_presets(preset):
-    model = _model(preset)
-    wp = model.initial_wavepacket()
-    kw = dict(n_traj=6, dt=20.0, t_final=600.0, output_every=10, seed=5)
+@pytest.mark.parametrize("name", ["arriving", "paper"])
+def test_speed_equals_ehrenfest(name):
+    model, wp = parameter_set(name)
+    kw = {"n_traj": 6, "dt": 20.0, "t_final": 600.0, "output_every": 10, "seed": 5}
     ehr = es.run(model, wp, "ehrenfest", **kw)
     spd = es.run(model, wp, es.SPEED(reference_hessian=True), **kw)
-    for name in ("population", "position", "momentum", "potential_energy"):
-        assert np.max(np.abs(ehr[name].values - spd[name].values)) < 1e-10
+    for var in ("population", "position", "momentum", "potential_energy"):
+        assert np.max(np.abs(ehr[var].values - spd[var].values)) < 1e-10
     assert spd.attrs["potential_evaluations"] < ehr.attrs["potential_evaluations"]
 
 
-def test_initial_state_is_bright_and_above_the_first_barrier():
-    model = es.models.Chemisorption()
-    wp = model.initial_wavepacket()
-    c = np.asarray(wp.state)
-    bright = abs(c[:model.states_per_layer].sum()) ** 2 / model.states_per_layer
-    assert bright > 0.9
-    x = np.linspace(0.0, 4.0, 401)
-    ground = np.linalg.eigvalsh(model.potential(x[:, None]))[:, 0]
-    kinetic = wp.p0[0] ** 2 / (2 * model.mass[0])
-    assert ground[0] + kinetic > ground.max() + 5e-4  # crosses the first barrier, with margin
+def test_parameter_sets_start_as_documented():
+    for name, entry in PARAMETER_SETS.items():
+        model, wp = parameter_set(name)
+        assert wp.p0[0] == entry["initial"]["p0"], name
+        assert np.allclose(wp.width, model.mass[0] * model.omega), name  # one diabatic oscillator's width
+    for name in ("paper", "friction_fails"):
+        assert parameter_set(name)[1].p0[0] == 0.0  # at rest, as in the paper
 
 
-def test_exact_atom_travels_and_methods_agree_at_first(default_runs):
-    t = default_runs["exact"]["time"].values
-    q_exact = _q(default_runs["exact"])
-    assert q_exact.max() > 15.0  # at least three sites
-    for name in ("single", "swarm"):
-        assert agreement_time(t, _q(default_runs[name]), q_exact) >= 4000.0
-    e = default_runs["exact"]
-    assert float(e["edge_density"].max()) < 1e-8
-    assert np.ptp(e["total_energy"].values) < 1e-5
+def test_unknown_parameter_set_is_an_input_error():
+    with pytest.raises(es.InputError, match="parameter set"):
+        parameter_set("nope")
 
 
-def test_single_trajectory_keeps_oscillating_while_swarm_settles(default_runs):
-    """Late-time variance of <V>: one trajectory at least 3x the swarm's."""
-    assert _late_var(default_runs["single"]) > 3 * _late_var(default_runs["swarm"])
+@pytest.mark.slow
+@pytest.mark.xfail(strict=True, reason="no scanned set shows 'one trajectory leaves exact first and keeps "
+                   "oscillating' (late variance ratio 1.0 / 1.2, need 3): docs/reproductions.md")
+def test_paper_statements_hold_on_the_reduced_run():
+    s = _reduced_statements("paper")
+    holds = verdict(s)
+    assert all(holds.values()), (holds, s)
 
 
-def test_swarm_moves_more_slowly_than_one_trajectory(default_runs):
-    t = default_runs["single"]["time"].values
-    q1, qn = _q(default_runs["single"]), _q(default_runs["swarm"])
-    assert qn[-1] < q1[-1] - 1.0
-    assert t[np.argmax(q1 >= 20.0)] < t[np.argmax(qn >= 20.0)]
-    assert qn.max() >= 20.0  # the swarm does get there, later
+@pytest.mark.slow
+def test_friction_fails_set_friction_reverses_and_accurate_dynamics_does_not():
+    s = _reduced_statements("friction_fails", t_final=20000.0)
+    assert friction_fails(s), s["rev"]
 
 
-def test_reversing_preset_turns_back():
-    res = _runs("reversing", 20000.0, n_traj=16)
-    for name, ds in res.items():
-        q = _q(ds)
-        peak = int(np.argmax(q))
-        # turns back inside the surface, before the last sites (x = 35, 40 bohr)
-        assert 18.0 < q.max() < 30.0, name
-        assert 0 < peak < q.size - 1 and q[-1] < q.max() - 5.0, name
+@pytest.mark.slow
+def test_old_defaults_fail_the_paper_statements():
+    """The tuned defaults before issue 14 do not show the paper's statements (the issue's finding)."""
+    s = _reduced_statements("arriving")
+    assert not all(verdict(s).values())

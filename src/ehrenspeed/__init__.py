@@ -23,13 +23,13 @@ from .sampling import State, Wavepacket, sample_thermal, sample_wigner
 _LAZY = {
     "run": "driver", "TrajectoryRun": "driver",
     "Grid": "grid", "GridEdgeWarning": "grid", "run_exact": "grid",
-    "ThawedGaussianEhrenfest": "dynamics", "FSSH": "dynamics.fssh",
+    "ThawedGaussianEhrenfest": "dynamics", "ElectronicFriction": "dynamics", "FSSH": "dynamics.fssh",
     "propagate_along_path": "prescribed",
     "load": "results",
 }
 
 __all__ = [
-    "__version__", "models", "load", "run", "TrajectoryRun", "Grid", "GridEdgeWarning", "run_exact", "Ehrenfest", "SPEED", "ThawedGaussianEhrenfest", "FSSH", "propagate_along_path", "State", "Wavepacket", "sample_wigner", "sample_thermal",
+    "__version__", "models", "load", "run", "TrajectoryRun", "Grid", "GridEdgeWarning", "run_exact", "Ehrenfest", "SPEED", "ThawedGaussianEhrenfest", "FSSH", "ElectronicFriction", "propagate_along_path", "State", "Wavepacket", "sample_wigner", "sample_thermal",
     "EhrenspeedError", "InputError", "ModelError", "SimulationError",
 ]
 

@@ -740,12 +740,14 @@ def run(model: Model, initial, method="ehrenfest", n_traj: int | None = None, dt
         A built-in model or one from :func:`ehrenspeed.models.from_function`.
     initial : Wavepacket or State
         A wavepacket is Wigner-sampled with ``seed``; a State is used as is.
-    method : {"ehrenfest", "speed", "fssh", "tged"} or Ehrenfest or SPEED or FSSH or ThawedGaussianEhrenfest
+    method : {"ehrenfest", "speed", "fssh", "tged", "friction"} or Ehrenfest or SPEED or FSSH or ThawedGaussianEhrenfest or ElectronicFriction
         Where each trajectory's potential comes from; ``"fssh"`` hops between
         adiabatic surfaces instead of the mean field (:class:`ehrenspeed.FSSH`,
         docs/surface_hopping.md, on any source); ``"tged"`` propagates
         one thawed Gaussian instead (:mod:`ehrenspeed.dynamics.tged`; needs a
-        Wavepacket and n_traj 1, and has no checkpoints).
+        Wavepacket and n_traj 1, and has no checkpoints); ``"friction"``
+        runs classical trajectories on the ground adiabat with electronic
+        friction (:mod:`ehrenspeed.dynamics.friction`; BAOAB, no checkpoints).
     n_traj : int, optional
         Number of trajectories (default 1 for a wavepacket).
     dt : float
@@ -819,6 +821,14 @@ def run(model: Model, initial, method="ehrenfest", n_traj: int | None = None, dt
         A periodic checkpoint that cannot be written (full disk) gives a
         :class:`CheckpointWarning` and the run goes on.
     """
+    from .dynamics.friction import is_friction, run_friction
+    if is_friction(method):
+        # classical nuclei on the ground adiabat with a Markovian electronic bath (BAOAB)
+        return run_friction(model, initial, method, n_traj=n_traj, dt=dt, t_final=t_final,
+                            output_every=output_every, output_times=output_times, seed=seed,
+                            integrator=integrator, save_trajectories=save_trajectories,
+                            checkpoint_every=checkpoint_every, checkpoint_path=checkpoint_path,
+                            resume=resume, comm=comm, validate=validate)
     from .dynamics.tged import is_tged, run_tged
     if is_tged(method):
         # one Gaussian, not an ensemble: its own small runner, the same result layout
