@@ -25,6 +25,7 @@ import time
 import numpy as np
 
 from ehrenspeed.models.fragment_diabatisation import (
+    GRID_LEVEL,
     FragmentOrbitalDiabatic,
     furan_guess,
     optimise_monomer,
@@ -39,12 +40,13 @@ def main(argv=None):
                         help="'hf' or a PySCF/libxc functional, e.g. hyb_gga_xc_wb97x_d (wB97X-D's "
                              "exchange-correlation part, ~4x the cost of b3lyp here)")
     parser.add_argument("--basis", default="6-31g")
-    parser.add_argument("--separations", default="3.2,3.4,3.6,3.8,4.0,4.3,4.7,5.2,6.0",
+    parser.add_argument("--separations", default="3.2,3.4,3.6,3.8,4.0,4.3,4.7,5.2",
                         help="centroid-centroid distances, angstrom, comma separated")
     parser.add_argument("--optimise", action="store_true",
                         help="optimise the neutral monomer at this level first (else the approximate "
                              "gas-phase geometry of furan_guess)")
-    parser.add_argument("--conv-tol", type=float, default=1e-9)
+    parser.add_argument("--conv-tol", type=float, default=1e-8)
+    parser.add_argument("--no-density-fit", action="store_true", help="exact four-index integrals")
     parser.add_argument("--out", required=True)
     args = parser.parse_args(argv)
 
@@ -57,7 +59,8 @@ def main(argv=None):
     t_opt = time.time() - t0
     print(f"monomer ready in {t_opt:.0f} s", flush=True)
     symbols, q_ref = stacked_dimer(monomer, 3.6 * ANGSTROM)
-    point = FragmentOrbitalDiabatic(symbols, len(monomer), args.basis, args.xc, conv_tol=args.conv_tol)
+    point = FragmentOrbitalDiabatic(symbols, len(monomer), args.basis, args.xc, conv_tol=args.conv_tol,
+                                    density_fit=not args.no_density_fit)
     point.set_reference(q_ref)
     rows = []
     for r in [float(x) for x in args.separations.split(",")]:
@@ -76,7 +79,8 @@ def main(argv=None):
                 f"PySCF {pyscf.__version__}, Python {platform.python_version()}\n")
         f.write("# method: fragment-orbital diabatisation (monomer HOMOs, Loewdin-orthogonalised, in the "
                 "neutral dimer's Fock matrix; V = E_neutral - h)\n")
-        f.write(f"# level: xc = {args.xc}, basis = {args.basis}, SCF conv_tol = {args.conv_tol:g} hartree\n")
+        f.write(f"# level: xc = {args.xc}, basis = {args.basis}, SCF conv_tol = {args.conv_tol:g} hartree, "
+                f"density fitting {'off' if args.no_density_fit else 'on'}, Becke grid level {GRID_LEVEL}\n")
         f.write("# geometry: two rigid monomers face to face along x (planes parallel, eclipsed), "
                 f"monomer {'optimised at this level' if args.optimise else 'approximate (furan_guess)'}; "
                 "atoms of one monomer (element x y z, bohr):\n")

@@ -53,6 +53,14 @@ from ..units import ANGSTROM
 from .expensive import EXPENSIVE_FD_STEP, EXPENSIVE_HESSIAN_STEP, ExpensiveModel
 
 
+def require_pyscf(owner: str) -> None:
+    """InputError naming ``owner`` when PySCF (the optional extra) is missing."""
+    try:
+        import pyscf  # noqa: F401
+    except ImportError:  # pragma: no cover - depends on the environment
+        raise InputError(f"{owner} needs PySCF: pip install 'ehrenspeed[pyscf]'") from None
+
+
 def furan_guess(bond_o_c=1.362, bond_c2_c3=1.361, bond_c3_c4=1.431, bond_c2_h=1.075,
                 bond_c3_h=1.077, angle_c_o_c=106.5, angle_o_c2_h=115.9):
     """A planar C2v furan in the yz plane (O on +z), atoms (element, x, y, z) in bohr.
@@ -97,8 +105,13 @@ def _molecule(symbols, xyz, basis, charge=0):
 GRID_LEVEL = 2
 
 
-def _mean_field(mol, xc: str, conv_tol: float, max_cycle: int = 100):
-    """A closed-shell RHF (xc = "hf") or RKS object, not yet run."""
+def _mean_field(mol, xc: str, conv_tol: float, max_cycle: int = 100, density_fit: bool = False):
+    """A closed-shell RHF (xc = "hf") or RKS object, not yet run.
+
+    ``density_fit``: Coulomb and exchange from density fitting (PySCF's
+    default auxiliary basis), a smooth approximation several times cheaper
+    than the exact four-index integrals for a 100-function dimer.
+    """
     from pyscf import dft, scf
     if xc.lower() == "hf":
         mf = scf.RHF(mol)
@@ -106,13 +119,15 @@ def _mean_field(mol, xc: str, conv_tol: float, max_cycle: int = 100):
         mf = dft.RKS(mol)
         mf.xc = xc
         mf.grids.level = GRID_LEVEL
+    if density_fit:
+        mf = mf.density_fit()
     mf.conv_tol = conv_tol
     mf.conv_tol_grad = np.sqrt(conv_tol) * 0.1
     mf.max_cycle = max_cycle
     return mf
 
 
-def run_scf(mol, xc: str, conv_tol: float, dm0=None, where: str = ""):
+def run_scf(mol, xc: str, conv_tol: float, dm0=None, where: str = "", density_fit: bool = False):
     """Converge a closed-shell SCF; retry with level shift + second order; else ModelError.
 
     Fallback (documented): when DIIS from the given guess does not
@@ -120,10 +135,10 @@ def run_scf(mol, xc: str, conv_tol: float, dm0=None, where: str = ""):
     then refined by the second-order (Newton) solver; if that fails too,
     the calculation stops with a one-line error naming ``where``.
     """
-    mf = _mean_field(mol, xc, conv_tol)
+    mf = _mean_field(mol, xc, conv_tol, density_fit=density_fit)
     mf.kernel(dm0=dm0)
     if not mf.converged:
-        mf = _mean_field(mol, xc, conv_tol, max_cycle=200)
+        mf = _mean_field(mol, xc, conv_tol, max_cycle=200, density_fit=density_fit)
         mf.level_shift = 0.3
         mf.kernel(dm0=dm0)
         mf = mf.newton()
@@ -171,22 +186,25 @@ class FragmentOrbitalDiabatic:
     Parameters
     ----------
     symbols : list of str
-        Elements, monomer A's atoms first.
+        Element of every atom of the dimer; the first ``n_atoms_a`` form
+        monomer A, the rest monomer B.
     n_atoms_a : int
-        Atoms of monomer A.
     basis : str
-        PySCF basis name.
+        Gaussian basis (PySCF name), the same for monomers and dimer.
     xc : str
-        "hf" or a PySCF/libxc functional name (e.g. "wb97x-d", "b3lyp").
+        "hf" or a PySCF/libxc functional name (e.g. "b3lyp",
+        "hyb_gga_xc_wb97x_d": wB97X-D's XC part without its dispersion term).
     carrier : {"hole", "electron"}
         Hole transfer (fragment HOMOs, V = E_0 - h) or excess-electron
         transfer (fragment LUMOs, V = E_0 + h).
     conv_tol : float
         SCF energy convergence, hartree.
+    density_fit : bool
+        Density-fitted Coulomb/exchange in every SCF (see :func:`run_scf`).
     """
 
     def __init__(self, symbols, n_atoms_a: int, basis: str = "6-31g", xc: str = "hf",
-                 carrier: str = "hole", conv_tol: float = 1e-10):
+                 carrier: str = "hole", conv_tol: float = 1e-10, density_fit: bool = False):
         if carrier not in ("hole", "electron"):
             raise InputError(f"carrier must be 'hole' or 'electron', got {carrier!r}")
         self.symbols = list(symbols)
@@ -195,20 +213,27 @@ class FragmentOrbitalDiabatic:
         self.xc = xc
         self.carrier = carrier
         self.conv_tol = float(conv_tol)
+        self.density_fit = bool(density_fit)
         self.reference_orbitals = None   # [(nao_A,), (nao_B,)], fixed once by set_reference
 
     def set_reference(self, q) -> None:
         """Fix the fragment orbitals' phases by those at geometry q (largest coefficient > 0)."""
         self.reference_orbitals = None
         ref = []
-        for c in self.details(q)["fragment_orbitals"]:
+        for c, *_ in self._fragments(np.asarray(q, float).reshape(-1, 3), "reference geometry"):
             ref.append(c * np.sign(c[np.argmax(np.abs(c))]))
         self.reference_orbitals = ref
+
+    def _fragments(self, xyz, where):
+        """Both monomers' SCFs (only the monomers: enough for the fragment orbitals)."""
+        na = self.n_atoms_a
+        return (self._fragment(self.symbols[:na], xyz[:na], 0, f"monomer A, {where}"),
+                self._fragment(self.symbols[na:], xyz[na:], 1, f"monomer B, {where}"))
 
     def _fragment(self, symbols, xyz, index, where):
         """Monomer SCF: (frontier orbital, its AO overlap, density, SCF object)."""
         mol = _molecule(symbols, xyz, self.basis)
-        mf = run_scf(mol, self.xc, self.conv_tol, where=where)
+        mf = run_scf(mol, self.xc, self.conv_tol, where=where, density_fit=self.density_fit)
         nocc = mol.nelectron // 2
         k = nocc - 1 if self.carrier == "hole" else nocc
         c = mf.mo_coeff[:, k].copy()
@@ -238,15 +263,15 @@ class FragmentOrbitalDiabatic:
             raise InputError(f"geometry has {xyz.shape[0]} atoms, the dimer {len(self.symbols)}")
         na = self.n_atoms_a
         where = f"R_AB = {np.linalg.norm(xyz[:na].mean(0) - xyz[na:].mean(0)):.4f} bohr"
-        ca, dma, ea = self._fragment(self.symbols[:na], xyz[:na], 0, f"monomer A, {where}")
-        cb, dmb, eb = self._fragment(self.symbols[na:], xyz[na:], 1, f"monomer B, {where}")
+        (ca, dma, ea), (cb, dmb, eb) = self._fragments(xyz, where)
         nao_a, nao_b = ca.size, cb.size
         phi = np.zeros((nao_a + nao_b, 2))
         phi[:nao_a, 0], phi[nao_a:, 1] = ca, cb
         dm0 = np.zeros((nao_a + nao_b,) * 2)
         dm0[:nao_a, :nao_a], dm0[nao_a:, nao_a:] = dma, dmb
         mol = _molecule(self.symbols, xyz, self.basis)
-        mf = run_scf(mol, self.xc, self.conv_tol, dm0=dm0, where=f"dimer, {where}")
+        mf = run_scf(mol, self.xc, self.conv_tol, dm0=dm0, where=f"dimer, {where}",
+                     density_fit=self.density_fit)
         fock = mf.get_fock()
         s_phi = phi.T @ mf.get_ovlp() @ phi
         w, u = np.linalg.eigh(s_phi)
@@ -330,10 +355,7 @@ class RigidFragmentDimer(ExpensiveModel):
                  fd_step: float = EXPENSIVE_FD_STEP, hessian_step: float = EXPENSIVE_HESSIAN_STEP,
                  max_workers: int | None = None, chunksize: int = 1):
         self._record_parameters(locals())
-        try:
-            import pyscf  # noqa: F401
-        except ImportError:  # pragma: no cover - depends on the environment
-            raise InputError("RigidFragmentDimer needs PySCF: pip install 'ehrenspeed[pyscf]'") from None
+        require_pyscf("RigidFragmentDimer")
         if not reference_separation > 0:
             raise InputError(f"reference_separation must be positive, got {reference_separation}")
         monomer = [tuple(a) for a in monomer]
