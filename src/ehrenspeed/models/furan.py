@@ -127,7 +127,7 @@ class FuranDimer(Model):
             chosen = dict(ILLUSTRATIVE_PARAMETERS)
         elif parameters == "abinitio":
             from .furan_abinitio import abinitio_parameters
-            chosen = abinitio_parameters()
+            chosen = dict(abinitio_parameters())    # a copy: the fit is cached
         else:
             raise InputError(f"parameters must be 'illustrative' or 'abinitio', got {parameters!r}")
         given = {"depth_ev": depth_ev, "r0_angstrom": r0_angstrom, "a_per_angstrom": a_per_angstrom,
