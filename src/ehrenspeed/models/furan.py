@@ -113,7 +113,8 @@ class FuranDimer(Model):
     name = "furan_dimer"
     coordinate_unit = "bohr"
     parameter_units = {"depth_ev": "eV", "r0_angstrom": "angstrom", "a_per_angstrom": "1/angstrom",
-                       "h0_ev": "eV", "b_per_angstrom": "1/angstrom", "monomer_mass_amu": "amu"}
+                       "h0_ev": "eV", "b_per_angstrom": "1/angstrom", "monomer_mass_amu": "amu",
+                       "parameters": "parameter set"}
     n_states = 2
     n_dof = 1
     max_degree = None
@@ -134,6 +135,8 @@ class FuranDimer(Model):
                  "h0_ev": h0_ev, "b_per_angstrom": b_per_angstrom}
         chosen.update({k: v for k, v in given.items() if v is not None})
         depth_ev, r0_angstrom, a_per_angstrom, h0_ev, b_per_angstrom = (chosen[k] for k in given)
+        # record the numbers in use, so parameters() and the listing show them
+        self._parameters.update({k: float(chosen[k]) for k in given})
         self.parameter_set = parameters
         self.depth = float(depth_ev) * EV
         self.r0 = float(r0_angstrom) * ANGSTROM
