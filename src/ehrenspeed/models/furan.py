@@ -9,11 +9,20 @@ decaying transfer integral:
     V_12(R) = H0 exp(-b (R - R0))
 
 The SPEED paper fitted these forms to ALMO(MSDFT2)/wB97X-D energies of the
-cation dimer; the fitted numbers are not public, so D, R0, a, H0 and b are
-[default]: values physically reasonable for a pi-stacked cation dimer (a
-quarter-eV binding at 3.6 A, a transfer integral of 0.3 eV there that
-decays on the angstrom scale). The mass is [lit]: the reduced mass of two
-furan (C4H4O) monomers, mu = m / 2 with m = 68.07 amu.
+cation dimer; the fitted numbers are not public. Two parameter sets:
+
+``parameters="illustrative"`` (the default)
+    D, R0, a, H0 and b are [default]: values physically reasonable for a
+    pi-stacked cation dimer (a quarter-eV binding at 3.6 A, a transfer
+    integral of 0.3 eV there that decays on the angstrom scale), chosen by us.
+``parameters="abinitio"``
+    The same forms fitted to our own first-principles scan of two rigid,
+    face-to-face furan monomers (fragment-orbital diabatisation with PySCF,
+    :mod:`ehrenspeed.models.furan_abinitio`; data/furan_scan.csv states the
+    level of theory and its provenance).
+
+The mass is [lit]: the reduced mass of two furan (C4H4O) monomers,
+mu = m / 2 with m = 68.07 amu.
 
 Because the diabats are degenerate, the adiabatic states are the
 symmetric and antisymmetric combinations at every R, and the exact hole
@@ -59,6 +68,11 @@ def collision_momentum(temperature, mu):
     return float(p) if p.ndim == 0 else p
 
 
+#: Our own illustrative numbers (eV, angstrom): the default parameter set.
+ILLUSTRATIVE_PARAMETERS = {"depth_ev": 0.25, "r0_angstrom": 3.6, "a_per_angstrom": 1.2, "h0_ev": 0.30,
+                           "b_per_angstrom": 1.4}
+
+
 class FuranDimer(Model):
     """Furan dimer cation hole transfer: degenerate Morse diabats, exponential coupling.
 
@@ -70,18 +84,21 @@ class FuranDimer(Model):
     Parameters
     ----------
     depth_ev : float, eV
-        Morse depth D; [default] 0.25.
+        Morse depth D; from the parameter set if not given ("illustrative": 0.25).
     r0_angstrom : float, angstrom
-        Equilibrium separation R0; [default] 3.6.
+        Equilibrium separation R0 ("illustrative": 3.6).
     a_per_angstrom : float, 1/angstrom
-        Morse range parameter a; [default] 1.2.
+        Morse range parameter a ("illustrative": 1.2).
     h0_ev : float, eV
-        Coupling at R0, H0; [default] 0.30.
+        Coupling at R0, H0 ("illustrative": 0.30).
     b_per_angstrom : float, 1/angstrom
-        Decay constant of the coupling b; [default] 1.4.
+        Decay constant of the coupling b ("illustrative": 1.4).
     monomer_mass_amu : float, amu
         Mass m of one C4H4O monomer; [lit] 68.07. The coordinate's mass is
         the reduced mass mu = m / 2 (in electron masses).
+    parameters : {"illustrative", "abinitio"}
+        The set that supplies D, R0, a, H0 and b not given explicitly
+        ("abinitio": the fit of :func:`~ehrenspeed.models.furan_abinitio.abinitio_parameters`).
 
     Attributes
     ----------
@@ -96,14 +113,31 @@ class FuranDimer(Model):
     name = "furan_dimer"
     coordinate_unit = "bohr"
     parameter_units = {"depth_ev": "eV", "r0_angstrom": "angstrom", "a_per_angstrom": "1/angstrom",
-                       "h0_ev": "eV", "b_per_angstrom": "1/angstrom", "monomer_mass_amu": "amu"}
+                       "h0_ev": "eV", "b_per_angstrom": "1/angstrom", "monomer_mass_amu": "amu",
+                       "parameters": "parameter set"}
     n_states = 2
     n_dof = 1
     max_degree = None
 
-    def __init__(self, depth_ev=0.25, r0_angstrom=3.6, a_per_angstrom=1.2, h0_ev=0.30,
-                 b_per_angstrom=1.4, monomer_mass_amu=68.07):
+    def __init__(self, depth_ev: float | None = None, r0_angstrom: float | None = None,
+                 a_per_angstrom: float | None = None, h0_ev: float | None = None,
+                 b_per_angstrom: float | None = None, monomer_mass_amu=68.07,
+                 parameters: str = "illustrative"):
         self._record_parameters(locals())
+        if parameters == "illustrative":
+            chosen = dict(ILLUSTRATIVE_PARAMETERS)
+        elif parameters == "abinitio":
+            from .furan_abinitio import abinitio_parameters
+            chosen = dict(abinitio_parameters())    # a copy: the fit is cached
+        else:
+            raise InputError(f"parameters must be 'illustrative' or 'abinitio', got {parameters!r}")
+        given = {"depth_ev": depth_ev, "r0_angstrom": r0_angstrom, "a_per_angstrom": a_per_angstrom,
+                 "h0_ev": h0_ev, "b_per_angstrom": b_per_angstrom}
+        chosen.update({k: v for k, v in given.items() if v is not None})
+        depth_ev, r0_angstrom, a_per_angstrom, h0_ev, b_per_angstrom = (chosen[k] for k in given)
+        # record the numbers in use, so parameters() and the listing show them
+        self._parameters.update({k: float(chosen[k]) for k in given})
+        self.parameter_set = parameters
         self.depth = float(depth_ev) * EV
         self.r0 = float(r0_angstrom) * ANGSTROM
         self.a = float(a_per_angstrom) / ANGSTROM

@@ -49,6 +49,7 @@ from ..errors import InputError, ModelError
 from ..molecular import cartesian_masses
 from ..units import ANGSTROM
 from .expensive import EXPENSIVE_FD_STEP, EXPENSIVE_HESSIAN_STEP, ExpensiveModel
+from .fragment_diabatisation import require_pyscf
 
 #: Monomer geometries (element, x, y, z in bohr), molecule in the yz plane so
 #: that stacking along x puts p(pi) orbitals face to face.
@@ -249,10 +250,7 @@ class PySCFDimer(ExpensiveModel):
                  hessian_step: float = EXPENSIVE_HESSIAN_STEP, max_workers: int | None = None,
                  chunksize: int = 4):
         self._record_parameters(locals())
-        try:
-            import pyscf  # noqa: F401
-        except ImportError:  # pragma: no cover - depends on the environment
-            raise InputError("PySCFDimer needs PySCF: pip install 'ehrenspeed[pyscf]'") from None
+        require_pyscf("PySCFDimer")
         if not separation > 0:
             raise InputError(f"separation must be positive, got {separation}")
         symbols, q0 = dimer_geometry(monomer, separation)
