@@ -27,6 +27,22 @@ def test_negative_seed_is_a_usage_error_and_creates_nothing(tmp_path, capsys):
     assert not out.exists() and not list(tmp_path.iterdir())
 
 
+@pytest.mark.parametrize("name,parameters", [("furan", "nonsense"), ("pyrazine", "abinitio")])
+def test_unknown_parameter_set_exits_2_and_creates_nothing(tmp_path, capsys, name, parameters):
+    out = tmp_path / "p"
+    assert main(["reproduce", name, "--quick", "--parameters", parameters, "-o", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error:") and parameters in err and len(err.strip().splitlines()) == 1
+    assert not out.exists()
+
+
+def test_furan_reproduction_offers_the_abinitio_fit():
+    from ehrenspeed.reproduce import furan
+
+    assert furan.PARAMETER_SETS == ("illustrative", "abinitio")
+    assert es.models.FuranDimer(parameters="abinitio").parameter_set == "abinitio"
+
+
 @pytest.mark.parametrize("seed", [-1, 1.5, True, "3"])
 def test_library_checks_the_seed_before_creating_the_directory(tmp_path, seed):
     out = tmp_path / "p"

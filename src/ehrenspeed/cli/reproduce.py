@@ -23,7 +23,9 @@ NAMES = ("pyrazine", "pyrazine4", "pyrazine24", "chemisorption", "furan", "retin
               help="Sampling seed of the trajectory runs (an integer >= 0).")
 @click.option("--progress/--no-progress", default=None,
               help="Progress bars on the long parts [default: on when stderr is a terminal].")
-def command(name, output, quick, seed, progress):
+@click.option("--parameters", default=None, metavar="SET",
+              help="A named parameter set of the model (furan: illustrative [default] or abinitio).")
+def command(name, output, quick, seed, progress, parameters):
     """Reproduce NAME: pyrazine, pyrazine4, pyrazine24, chemisorption, furan, retinal, primer, tged or fssh.
 
     Writes one netCDF file per method, PNG figures and summary.json (the
@@ -43,7 +45,8 @@ def command(name, output, quick, seed, progress):
     with warnings.catch_warnings():
         warnings.simplefilter("always")
         warnings.showwarning = one_line_warning
-        out = reproduce(name.lower(), output, quick=quick, seed=seed, progress=progress)
+        out = reproduce(name.lower(), output, quick=quick, seed=seed, progress=progress,
+                        parameters=parameters)
     for path in out.files:
         click.echo(str(path))
     click.echo(f"{name}: done in {out.summary.get('wall_time_s', 0):.1f} s")

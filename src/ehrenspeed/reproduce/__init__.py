@@ -30,7 +30,7 @@ REPRODUCTIONS = {
 
 
 def reproduce(name: str, directory=None, quick: bool = False, seed: int = 1,
-              progress: bool = False) -> Output:
+              progress: bool = False, parameters: str | None = None) -> Output:
     """Run one reproduction and write its files.
 
     Parameters
@@ -45,6 +45,10 @@ def reproduce(name: str, directory=None, quick: bool = False, seed: int = 1,
         Sampling seed of the trajectory runs, >= 0.
     progress : bool
         Progress bars on the long parts.
+    parameters : str, optional
+        A named parameter set of the model, for the reproductions that have
+        several (``PARAMETER_SETS`` of the module; furan: "illustrative",
+        the default, or "abinitio").
 
     Returns
     -------
@@ -62,9 +66,13 @@ def reproduce(name: str, directory=None, quick: bool = False, seed: int = 1,
     if key not in REPRODUCTIONS:
         raise InputError(f"unknown reproduction {name!r}; choose one of {', '.join(REPRODUCTIONS)}")
     seed = _check_seed(seed)
-    out = Output(Path(directory or f"reproduce-{key}"), quick=bool(quick), seed=int(seed),
-                 progress=bool(progress))
     module = importlib.import_module(f"{__name__}.{REPRODUCTIONS[key]}")
+    sets = getattr(module, "PARAMETER_SETS", ())
+    if parameters is not None and parameters not in sets:
+        choice = f"one of {', '.join(sets)}" if sets else "none: it has one parameter set"
+        raise InputError(f"reproduction {key!r}: unknown parameter set {parameters!r}; choose {choice}")
+    out = Output(Path(directory or f"reproduce-{key}"), quick=bool(quick), seed=int(seed),
+                 progress=bool(progress), parameters=parameters)
     module.run(out)
     out.write_summary(key)
     return out

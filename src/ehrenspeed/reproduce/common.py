@@ -50,12 +50,16 @@ class Output:
         Sampling seed of every trajectory run.
     progress : bool
         Show progress bars on the long parts.
+    parameters : str, optional
+        A named parameter set of the reproduction's model (only where the
+        reproduction module lists it in ``PARAMETER_SETS``).
     """
 
     directory: Path
     quick: bool = False
     seed: int = 1
     progress: bool = False
+    parameters: str | None = None
     files: list[Path] = field(default_factory=list)
     summary: dict[str, Any] = field(default_factory=dict)
     started: float = field(default_factory=time.perf_counter)

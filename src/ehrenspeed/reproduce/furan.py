@@ -72,6 +72,11 @@ GRID_INNER = -2.0
 #: time step of the full run, a.u.: converged for the final populations
 #: (docs/reproductions.md, the dt table of 64-SPEED at 100 K)
 DT = 10.0
+#: the model's parameter sets (``reproduce furan --parameters SET``): our
+#: illustrative numbers (default) or the fit to the first-principles scan
+#: (docs/onthefly.md, "The furan dimer from first principles")
+PARAMETER_SETS = ("illustrative", "abinitio")
+
 #: time step of --quick, a.u.: fast, not converged after the collision
 DT_QUICK = 40.0
 #: output spacing of exact and the swarms, a.u. (full run; --quick: 200):
@@ -176,7 +181,8 @@ def trajectory_donor_populations(ds) -> np.ndarray:
 def run(out: Output) -> dict:
     """Scan the temperatures, save one file per method, draw the figures."""
     cfg = settings(out.quick)
-    model = FuranDimer()
+    model = FuranDimer(parameters=out.parameters or PARAMETER_SETS[0])
+    out.summary["parameter_set"] = model.parameter_set
     temps = cfg["temperatures"]
     per_t = {}
     for temperature in temps:
