@@ -50,12 +50,12 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-import ehrenspeed as es  # noqa: E402
-from ehrenspeed.analysis import trajectory_coefficients  # noqa: E402
-from ehrenspeed.grid import Grid, run_exact  # noqa: E402
-from ehrenspeed.reproduce import pyrazine as pyr  # noqa: E402
-from ehrenspeed.reproduce import retinal as ret  # noqa: E402
-from ehrenspeed.units import FS  # noqa: E402
+import ehrenspeed as es
+from ehrenspeed.analysis import trajectory_coefficients
+from ehrenspeed.grid import Grid, run_exact
+from ehrenspeed.reproduce import pyrazine as pyr
+from ehrenspeed.reproduce import retinal as ret
+from ehrenspeed.units import FS
 
 METHOD_NAMES = ("ehrenfest", "speed", "fssh", "speed_fssh", "fssh_edc")
 
@@ -145,7 +145,7 @@ def pyrazine(quick: bool, n_traj: int, seed: int) -> dict:
     cfg = pyr.settings(quick)
     model = es.models.Pyrazine3()
     wp = model.initial_wavepacket()
-    common = dict(dt=pyr.DT, t_final=cfg["t_final"], output_every=cfg["output_every"])
+    common = {"dt": pyr.DT, "t_final": cfg["t_final"], "output_every": cfg["output_every"]}
     grid = Grid(list(pyr.GRID_LOWER), list(pyr.GRID_UPPER), list(cfg["points"]))
     print(f"pyrazine: N = {n_traj}, t_final = {cfg['t_final']} a.u., grid {cfg['points']}", flush=True)
     res = propagate(model, wp, model, grid, es.SPEED(reference_hessian=True), common, n_traj, seed)
@@ -160,8 +160,8 @@ def retinal(quick: bool, n_traj: int, seed: int) -> dict:
     cfg = ret.settings(quick)
     model = es.models.Retinal()
     wp = model.initial_wavepacket()
-    every = max(1, int(round(cfg["output_fs"] * FS / ret.DT)))
-    common = dict(dt=ret.DT, t_final=cfg["t_final_fs"] * FS, output_every=every)
+    every = max(1, round(cfg["output_fs"] * FS / ret.DT))
+    common = {"dt": ret.DT, "t_final": cfg["t_final_fs"] * FS, "output_every": every}
     grid = Grid.for_model(model, lower=[None, -8.0], upper=[None, 8.0], points=list(cfg["points"]))
     params = model.parameters()
     params["phi_start"] = ret.PHI_START_TRAJECTORIES
