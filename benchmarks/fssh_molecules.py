@@ -17,12 +17,12 @@ Observables, each compared with exact as max over the output times of
 
 * ``P_dia`` — the diabatic population of the initially excited state (S2 of
   pyrazine, the excited diabat of retinal). Mean-field methods: from the
-  coefficients. FSSH methods: two estimators, ``coef`` (from the
-  coefficients, sum |c_d|^2 / N) and ``mixed`` (the active state on the
+  coefficients. FSSH methods: two estimators, ``P_dia`` (from the
+  coefficients, sum |c_d|^2 / N) and ``P_dia_mixed`` (the active state on the
   diagonal of the adiabatic density matrix, the coefficients' coherences off
   it, back-transformed with each trajectory's eigenvectors of the model's
-  V(q): Landry, Falk and Subotnik, J. Chem. Phys. 139, 211101 (2013),
-  their method 3). Mixed is the estimator usually recommended for FSSH.
+  V(q): Landry, Falk and Subotnik, J. Chem. Phys. 139, 211101 (2013)),
+  the estimator recommended there for FSSH.
 * ``P_adia`` — the population of the highest adiabatic state (where the
   swarm starts): mean field from the coefficients, FSSH from the active
   states, exact from its adiabatic populations.
@@ -72,7 +72,7 @@ def mixed_diabatic_population(model, ds) -> np.ndarray:
     Per trajectory, with V(q) = U diag(E) U^H and adiabatic amplitudes
     a = U^H c: rho_kl = a_k a_l^* off the diagonal, rho_kk = delta_{k,alpha}
     (alpha the active state), and P_d = sum_kl U_dk rho_kl U_dl^*.
-    (Landry, Falk and Subotnik, J. Chem. Phys. 139, 211101 (2013), method 3.)
+    (Landry, Falk and Subotnik, J. Chem. Phys. 139, 211101 (2013).)
     """
     q = ds["trajectory_position"].values            # (T, N, D)
     c = trajectory_coefficients(ds)                 # (T, N, S)
