@@ -269,8 +269,12 @@ def hop_probabilities(a_old: np.ndarray, s: np.ndarray, active: np.ndarray) -> n
     Returns
     -------
     ndarray, shape (n, S)
-        Probability of a hop to each state (0 for the active one); each row
-        sums to the fraction of the active population lost, or 0.
+        Probability of a hop to each state (0 for the active one): the
+        fraction of the active population lost, (rho_old - rho_new)/rho_old
+        (0 if it gained), times each state's share of the flux out of it,
+        max(0, f_k) / sum_k f_k with f_k = Re(a_new,k^* S_k,alpha a_old,alpha)
+        (Granucci, Persico and Toniolo 2001); a row adding up to more than
+        1 is scaled to 1.
     """
     idx = np.arange(len(active))
     a_new = np.einsum("nkl,nl->nk", s, a_old)
@@ -279,11 +283,20 @@ def hop_probabilities(a_old: np.ndarray, s: np.ndarray, active: np.ndarray) -> n
     rho_new = np.abs(a_new[idx, active]) ** 2
     flux = np.real(np.conj(a_new) * s[idx, :, active] * a_alpha[:, None])
     flux[idx, active] = 0.0
+    # Granucci-Persico-Toniolo: divide by the signed sum of the fluxes, which is
+    # rho_old - Re(a_new,alpha^* S_alpha,alpha a_old,alpha) and, to first order, half
+    # the population lost, so that P_k -> Tully's 2 dt Re(...)/rho even when some
+    # fluxes are negative (three or more states); the positive sum is the fallback
+    # when the signed one is not positive (beyond first order only)
+    signed = flux.sum(axis=1)
     flux = np.maximum(flux, 0.0)
-    total = flux.sum(axis=1)
-    lost = np.where((rho_old > rho_new) & (rho_old > _TINY) & (total > _TINY),
+    positive = flux.sum(axis=1)
+    total = np.where(signed > _TINY, signed, positive)
+    lost = np.where((rho_old > rho_new) & (rho_old > _TINY) & (positive > _TINY),
                     (rho_old - rho_new) / np.where(rho_old > _TINY, rho_old, 1.0), 0.0)
-    return np.minimum(lost, 1.0)[:, None] * flux / np.where(total > _TINY, total, 1.0)[:, None]
+    prob = lost[:, None] * flux / np.where(total > _TINY, total, 1.0)[:, None]
+    # a probability, not a rate: a step whose hop probabilities add up to more than 1 hops for sure
+    return prob / np.maximum(prob.sum(axis=1), 1.0)[:, None]
 
 
 def _coupling_direction(u: np.ndarray, dv: np.ndarray, alpha: int, k: int) -> np.ndarray:

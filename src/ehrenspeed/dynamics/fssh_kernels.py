@@ -140,7 +140,8 @@ if HAVE_NUMBA:  # pragma: no branch
         alpha = active[j]
         rho_old = a_old[alpha].real ** 2 + a_old[alpha].imag ** 2
         rho_new = a_new[alpha].real ** 2 + a_new[alpha].imag ** 2
-        total = 0.0
+        positive = 0.0
+        signed = 0.0
         for k in range(s):
             prob[k] = 0.0
             if k == alpha:
@@ -149,15 +150,23 @@ if HAVE_NUMBA:  # pragma: no branch
             for i in range(s):
                 s_k_alpha += u[i, k] * u_prev[j, i, alpha]
             flux = (np.conj(a_new[k]) * s_k_alpha * a_old[alpha]).real
+            signed += flux
             if flux > 0:
                 prob[k] = flux
-                total += flux
+                positive += flux
         target = -1
-        if rho_old > rho_new and rho_old > 1e-300 and total > 1e-300:
-            lost = min((rho_old - rho_new) / rho_old, 1.0)
+        if rho_old > rho_new and rho_old > 1e-300 and positive > 1e-300:
+            # shares of the signed flux sum (Granucci-Persico-Toniolo), as fssh.hop_probabilities
+            total = signed if signed > 1e-300 else positive
+            lost = (rho_old - rho_new) / rho_old
+            whole = 0.0
+            for k in range(s):
+                prob[k] = lost * prob[k] / total
+                whole += prob[k]
+            whole = max(whole, 1.0)
             cumulative = 0.0
             for k in range(s):
-                cumulative += lost * prob[k] / total
+                cumulative += prob[k] / whole
                 if target < 0 and prob[k] > 0 and xi[j] < cumulative:
                     target = k
         # 3-5. half kick, hop with rescaling (or frustrated), half kick
