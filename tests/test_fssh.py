@@ -398,10 +398,9 @@ def test_compiled_substep_agrees_with_numpy_on_three_coupled_states():
 
 
 @pytest.mark.skipif(not __import__("ehrenspeed.backend", fromlist=["HAVE_NUMBA"]).HAVE_NUMBA, reason="no numba")
-@pytest.mark.xfail(strict=True, reason="propagators.kernels._eigh_ql forms the Householder vector from squares of the "
-                   "column; with couplings ~1e-160 these are subnormal and the reflector is not orthogonal "
-                   "(measured |Z Z^T - 1| = 1.5e-6 at x = 19); scaling the column first would fix it")
 def test_compiled_eigensolver_stays_orthogonal_with_subnormal_couplings():
+    """Couplings of ~1e-160 (squares subnormal): the Householder column is scaled first
+    (before that fix, |Z Z^T - 1| was 1.5e-6 at x = 19)."""
     from ehrenspeed.propagators.kernels import _eigh_ql
 
     for x in (10.0, 19.0, 26.0):
@@ -409,3 +408,5 @@ def test_compiled_eigensolver_stays_orthogonal_with_subnormal_couplings():
         lam, zt, w1, w2 = np.empty(3), np.empty((3, 3)), np.empty(3), np.empty(3)
         _eigh_ql(v.copy(), lam, zt, w1, w2)
         assert np.abs(zt @ zt.T - np.eye(3)).max() < 1e-12, x
+        np.testing.assert_allclose(np.sort(lam), np.linalg.eigvalsh(v), rtol=0, atol=1e-14)
+        np.testing.assert_allclose(zt.T @ np.diag(lam) @ zt, v, rtol=0, atol=1e-14)

@@ -418,19 +418,31 @@ if HAVE_NUMBA:  # pragma: no branch
             zt[i, i] = 1.0
         # -- Householder: A <- H A H with H = I - 2 v v^T acting on k+1..n-1
         for k in range(n - 2):
+            # the column scaled by its largest element: with couplings of
+            # ~1e-160 the squares would be subnormal, and the reflector built
+            # from them not orthogonal (the direction of v does not depend on
+            # the scale, only the norms do)
+            big = 0.0
+            for i in range(k + 1, n):
+                big = max(big, abs(a[i, k]))
+            if big == 0.0:
+                continue
             norm2 = 0.0
             for i in range(k + 1, n):
-                norm2 += a[i, k] * a[i, k]
-            tail = norm2 - a[k + 1, k] * a[k + 1, k]
+                x = a[i, k] / big
+                norm2 += x * x
+            first = a[k + 1, k] / big
+            tail = norm2 - first * first
             if tail == 0.0:
                 continue  # already tridiagonal in this column
             alpha = np.sqrt(norm2)
-            if a[k + 1, k] > 0.0:
+            if first > 0.0:
                 alpha = -alpha  # v = x - alpha e1 without cancellation
             vnorm2 = 0.0
             for i in range(k + 1, n):
-                v[i] = a[i, k]
+                v[i] = a[i, k] / big
             v[k + 1] -= alpha
+            alpha *= big
             for i in range(k + 1, n):
                 vnorm2 += v[i] * v[i]
             scale = 1.0 / np.sqrt(vnorm2)
