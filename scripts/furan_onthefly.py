@@ -18,7 +18,8 @@ import time
 import numpy as np
 
 import ehrenspeed as es
-from ehrenspeed.models.fragment_diabatisation import RigidFragmentDimer, furan_guess
+from ehrenspeed.models.fragment_diabatisation import RigidFragmentDimer
+from ehrenspeed.models.furan_abinitio import scan_monomer
 from ehrenspeed.sampling import Wavepacket
 from ehrenspeed.units import ANGSTROM, FS
 
@@ -40,7 +41,7 @@ def main(argv=None):
     wp = Wavepacket([args.start_angstrom * ANGSTROM], reference.p0, reference.width, 0)
     dt = args.dt_fs * FS
     executor = "serial" if args.workers == 1 else None
-    model = RigidFragmentDimer(furan_guess(), basis=args.basis, xc=args.xc, executor=executor,
+    model = RigidFragmentDimer(scan_monomer(), basis=args.basis, xc=args.xc, executor=executor,
                                max_workers=args.workers)
     try:
         results = {}

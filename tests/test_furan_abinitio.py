@@ -213,3 +213,14 @@ def test_config_selects_the_abinitio_parameters(tmp_path):
     model = load_config(path).build().model
     assert model.parameter_set == "abinitio"
     assert model.depth == pytest.approx(abinitio_parameters()["depth_ev"] * EV)
+
+
+def test_the_scan_records_its_optimised_monomer():
+    from ehrenspeed.models.furan_abinitio import read_scan, scan_monomer
+
+    atoms = scan_monomer()
+    assert [a[0] for a in atoms] == ["O", "C", "C", "C", "C", "H", "H", "H", "H"]
+    xyz = np.array([a[1:] for a in atoms])
+    assert np.allclose(xyz[:, 0], 0.0)                       # planar, in the yz plane
+    assert np.allclose(xyz.mean(axis=0), 0.0, atol=1e-5)     # centred, as optimise_monomer leaves it
+    assert any("optimised" in line for line in read_scan()["header"])

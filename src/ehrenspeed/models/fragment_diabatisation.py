@@ -68,8 +68,9 @@ def furan_guess(bond_o_c=1.362, bond_c2_c3=1.361, bond_c3_c4=1.431, bond_c2_h=1.
     Bond lengths in angstrom, angles in degrees. The ring is placed from
     O-C2, C2=C3, C3-C4 and C-O-C (C3 and C4 symmetric about the z axis);
     C2-H by the O-C2-H angle, C3-H along the outward bisector of the ring
-    angle at C3. Approximate gas-phase values: a starting point for
-    :func:`optimise_monomer`, not a converged structure.
+    angle at C3. The default values are rough (not checked against a
+    measured structure): a starting point for :func:`optimise_monomer`,
+    which the shipped scan used, not a structure to compute with.
     """
     half = np.radians(angle_c_o_c) / 2
     o = np.array([0.0, 0.0])

@@ -51,6 +51,27 @@ def read_scan(path=SCAN_FILE) -> dict:
     return data
 
 
+def scan_monomer(path=SCAN_FILE) -> list:
+    """The monomer geometry the scan used, from its header.
+
+    Returns
+    -------
+    list of (element, x, y, z)
+        Cartesian coordinates in bohr (the header's "element x y z" lines).
+    """
+    atoms = []
+    for line in read_scan(path)["header"]:
+        fields = line.split()
+        if len(fields) == 4 and fields[0].isalpha():
+            try:
+                atoms.append((fields[0], *(float(x) for x in fields[1:])))
+            except ValueError:
+                continue
+    if not atoms:
+        raise InputError(f"furan scan file {path}: no monomer geometry in its header")
+    return atoms
+
+
 def fit_scan(r_angstrom, v11_hartree, v12_hartree) -> dict:
     """Morse diabat and exponential coupling fitted to a scan.
 
