@@ -83,7 +83,7 @@ def test_reproduce_prints_warnings_as_one_line(tmp_path, capsys, monkeypatch):
     """``reproduce`` shows a warning as ``warning: ...``, not as a Python source excerpt."""
     import ehrenspeed.reproduce as rep
 
-    def fake(name, directory, quick=False, seed=1, progress=False):
+    def fake(name, directory, quick=False, seed=1, progress=False, parameters=None):
         warnings.warn("first line\n   second line", UserWarning)
         out = rep.Output(tmp_path / "o", quick=quick)
         out.summary["wall_time_s"] = 0.0
