@@ -89,3 +89,74 @@ def test_trans_fraction_exact_weights_the_boundary_points():
         ds = xr.Dataset({"density_0": (("time", "grid_0"), np.full((2, n), 1 / (2 * np.pi)))},
                         coords={"grid_0": phi})
         assert np.allclose(trans_fraction_exact(ds), 0.5, atol=1e-13)
+
+
+# -- multi-centre SPEED in the reproduction (issue 15, section 4) ---------------------------------
+
+@pytest.fixture(scope="module")
+def cost_table(tmp_path_factory):
+    """The reproduction's cost-accuracy table on 16 trajectories to 30 fs (quick's methods)."""
+    from ehrenspeed.reproduce import retinal as rr
+    from ehrenspeed.reproduce.common import Output
+
+    cfg = {"n_traj": 16, "output_fs": 5.0, "multicentre_fs": 30.0}
+    out = Output(tmp_path_factory.mktemp("retinal"), quick=True, seed=1)
+    methods = rr.multicentre_methods(quick=True)
+    runs, failures = rr.run_swarms(rr.PHI_START_TRAJECTORIES,
+                                   {"ehrenfest": "ehrenfest", "speed": es.SPEED(), **methods}, cfg, out)
+    other, failures_model = rr.run_swarms(rr.PHI_START_MODEL, {"speed": es.SPEED(), **methods}, cfg, out)
+    model = es.models.Retinal()
+    grid = es.Grid.for_model(model, lower=[None, -6.0], upper=[None, 6.0], points=[64, 24])
+    exact = es.run_exact(model, model.initial_wavepacket(), grid, dt=rr.DT, t_final=30 * FS,
+                         output_every=round(5.0 * FS / rr.DT))
+    reference = runs.pop("ehrenfest")
+    return reference, runs, rr.cost_accuracy(reference, exact, runs, other, {**failures, **failures_model})
+
+
+def test_cost_table_lists_every_method_on_both_intervals(cost_table):
+    _, runs, table = cost_table
+    rows = table["methods"]
+    assert set(rows) == {"exact", "ehrenfest", "speed", "speed_k2", "speed_k4"}
+    assert rows["ehrenfest"]["trans_fraction_error"] == 0 and rows["ehrenfest"]["max_excited_population_error"] == 0
+    for name in ("speed", "speed_k2", "speed_k4"):
+        assert {"trans_fraction_error", "max_excited_population_error", "max_abs_p_phi",
+                "runaway"} <= set(rows[name])
+        assert "max_abs_p_phi" in rows[name]["model_interval"]
+    assert table["trans_at_fs"] == pytest.approx(30.0) and table["population_to_fs"] == pytest.approx(30.0)
+    assert isinstance(table["issue15_target"]["holds"], bool)
+
+
+def test_each_centre_costs_one_speed_expansion(cost_table):
+    """K centres: K potential (and gradient) evaluations where SPEED makes one (docs/trajectories.md)."""
+    _, runs, table = cost_table
+    speed = runs["speed"].attrs
+    for k in (2, 4):
+        a = runs[f"speed_k{k}"].attrs
+        assert a["potential_evaluations"] == k * speed["potential_evaluations"]
+        assert a["gradient_evaluations"] == k * speed["gradient_evaluations"]
+        assert table["methods"][f"speed_k{k}"]["potential_evaluations_per_step"] == pytest.approx(
+            k * table["methods"]["speed"]["potential_evaluations_per_step"], rel=1e-3)
+
+
+def test_multicentre_does_not_depend_on_the_torsion_interval(cost_table):
+    """Groups are formed and expanded with minimum-image torsion differences: the wrap interval is irrelevant."""
+    _, _, table = cost_table
+    for k in (2, 4):
+        row = table["methods"][f"speed_k{k}"]
+        assert row["max_abs_p_phi"] == pytest.approx(row["model_interval"]["max_abs_p_phi"], rel=1e-9)
+        assert row["max_excited_population_error"] == pytest.approx(
+            row["model_interval"]["max_excited_population_error"], abs=1e-9)
+
+
+@pytest.mark.slow
+def test_quick_reproduction_summary_has_the_cost_table(tmp_path):
+    from ehrenspeed.reproduce import retinal as rr
+    from ehrenspeed.reproduce.common import Output
+
+    summary = rr.run(Output(tmp_path, quick=True, seed=1))
+    rows = summary["cost_accuracy"]["methods"]
+    assert {"speed_k2", "speed_k4"} <= set(rows)
+    # on 128 trajectories to 150 fs every multi-centre run forms more trans than SPEED
+    for k in (2, 4):
+        assert rows[f"speed_k{k}"]["trans_fraction_error"] <= rows["speed"]["trans_fraction_error"] + 1e-12
+    assert (tmp_path / "retinal_populations.png").exists()
