@@ -114,7 +114,7 @@ def cost_table(tmp_path_factory):
 
 
 def test_cost_table_lists_every_method_on_both_intervals(cost_table):
-    _, runs, table = cost_table
+    _, _, table = cost_table
     rows = table["methods"]
     assert set(rows) == {"exact", "ehrenfest", "speed", "speed_k2", "speed_k4"}
     assert rows["ehrenfest"]["trans_fraction_error"] == 0 and rows["ehrenfest"]["max_excited_population_error"] == 0
