@@ -10,8 +10,10 @@ separate; the hole starts on monomer 1. For each T in 100..500 K we run
 * 64 and 2048 Ehrenfest trajectories,
 * 64 and 2048 SPEED trajectories (Hessian every step; the Morse curves are
   not quadratic, so SPEED differs from Ehrenfest here),
-* multi-centre SPEED with K = 2 and 4 groups on the 64-trajectory swarm
-  (groups formed once: regrouping runs away on furan, docs/trajectories.md),
+* multi-centre SPEED with K = 2 and 4 groups on the small swarm (64;
+  --quick 16), groups formed once (regrouping runs away on furan,
+  docs/trajectories.md); summary.json's ``cost_accuracy`` gives every
+  swarm's potential evaluations per step and |k - k(large Ehrenfest)|,
 
 all on one time axis per temperature, and analyse P_1(t) with
 :func:`ehrenspeed.analysis.rate_constant` (t* where P_1 = 0.75, k there
