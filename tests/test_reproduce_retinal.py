@@ -89,3 +89,93 @@ def test_trans_fraction_exact_weights_the_boundary_points():
         ds = xr.Dataset({"density_0": (("time", "grid_0"), np.full((2, n), 1 / (2 * np.pi)))},
                         coords={"grid_0": phi})
         assert np.allclose(trans_fraction_exact(ds), 0.5, atol=1e-13)
+
+
+# -- multi-centre SPEED in the reproduction (issue 15, section 4) ---------------------------------
+
+@pytest.fixture(scope="module")
+def cost_table(tmp_path_factory):
+    """The reproduction's cost-accuracy table on 16 trajectories to 20 fs (quick's methods)."""
+    from ehrenspeed.reproduce import retinal as rr
+    from ehrenspeed.reproduce.common import Output
+
+    cfg = {"n_traj": 16, "output_fs": 5.0, "multicentre_fs": 20.0}
+    out = Output(tmp_path_factory.mktemp("retinal"), quick=True, seed=1)
+    methods = rr.multicentre_methods(quick=True)
+    runs, failures = rr.run_swarms(rr.PHI_START_TRAJECTORIES,
+                                   {"ehrenfest": "ehrenfest", "speed": es.SPEED(), **methods}, cfg, out)
+    other, failures_model = rr.run_swarms(rr.PHI_START_MODEL, {"speed": es.SPEED(), **methods}, cfg, out)
+    model = es.models.Retinal()
+    grid = es.Grid.for_model(model, lower=[None, -6.0], upper=[None, 6.0], points=[128, 24])
+    exact = es.run_exact(model, model.initial_wavepacket(), grid, dt=rr.DT, t_final=20 * FS,
+                         output_every=round(5.0 * FS / rr.DT))
+    reference = runs.pop("ehrenfest")
+    return reference, runs, rr.cost_accuracy(reference, exact, runs, other, {**failures, **failures_model})
+
+
+def test_cost_table_lists_every_method_on_both_intervals(cost_table):
+    _, _, table = cost_table
+    rows = table["methods"]
+    assert set(rows) == {"exact", "ehrenfest", "speed", "speed_k2", "speed_k4"}
+    assert rows["ehrenfest"]["trans_fraction_error"] == 0 and rows["ehrenfest"]["max_excited_population_error"] == 0
+    for name in ("speed", "speed_k2", "speed_k4"):
+        assert {"trans_fraction_error", "max_excited_population_error", "max_abs_p_phi",
+                "runaway"} <= set(rows[name])
+        assert "max_abs_p_phi" in rows[name]["model_interval"]
+    assert table["trans_at_fs"] == pytest.approx(20.0) and table["population_to_fs"] == pytest.approx(20.0)
+    assert isinstance(table["issue15_target"]["holds"], bool)
+
+
+def test_each_centre_costs_one_speed_expansion(cost_table):
+    """K centres: K potential (and gradient) evaluations where SPEED makes one (docs/trajectories.md)."""
+    _, runs, table = cost_table
+    speed = runs["speed"].attrs
+    for k in (2, 4):
+        a = runs[f"speed_k{k}"].attrs
+        assert a["potential_evaluations"] == k * speed["potential_evaluations"]
+        assert a["gradient_evaluations"] == k * speed["gradient_evaluations"]
+        assert table["methods"][f"speed_k{k}"]["potential_evaluations_per_step"] == pytest.approx(
+            k * table["methods"]["speed"]["potential_evaluations_per_step"], rel=1e-3)
+
+
+def test_multicentre_does_not_depend_on_the_torsion_interval(cost_table, tmp_path):
+    """Groups are formed and expanded with minimum-image torsion differences: the wrap interval is irrelevant.
+
+    Besides the table's two intervals (whose seams the swarm reaches only
+    after ~80 fs), a seam through the initial swarm (phi_start = -0.01 rad):
+    half the trajectories start near 2 pi, so SPEED's plain mean moves to
+    ~pi while the multi-centre runs must not change.
+    """
+    from ehrenspeed.reproduce import retinal as rr
+    from ehrenspeed.reproduce.common import Output
+
+    _, runs, table = cost_table
+    for k in (2, 4):
+        row = table["methods"][f"speed_k{k}"]
+        assert row["max_abs_p_phi"] == pytest.approx(row["model_interval"]["max_abs_p_phi"], rel=1e-9)
+    cfg = {"n_traj": 16, "output_fs": 5.0, "multicentre_fs": 20.0}
+    seam, _ = rr.run_swarms(-0.01, {"speed": es.SPEED(), **rr.multicentre_methods(quick=True)}, cfg,
+                            Output(tmp_path, quick=True, seed=1))
+    for k in (2, 4):
+        a, b = runs[f"speed_k{k}"], seam[f"speed_k{k}"]
+        assert np.allclose(a.population.values, b.population.values, atol=1e-9)
+        assert np.allclose(np.exp(1j * a.trajectory_position.values[..., 0]),
+                           np.exp(1j * b.trajectory_position.values[..., 0]), atol=1e-8)
+        assert np.allclose(a.trajectory_momentum.values, b.trajectory_momentum.values, atol=1e-8)
+    # the check has teeth: SPEED's single expansion point does move with the seam
+    assert not np.allclose(runs["speed"].trajectory_momentum.values, seam["speed"].trajectory_momentum.values,
+                           atol=1e-3)
+
+
+@pytest.mark.slow
+def test_quick_reproduction_summary_has_the_cost_table(tmp_path):
+    from ehrenspeed.reproduce import retinal as rr
+    from ehrenspeed.reproduce.common import Output
+
+    summary = rr.run(Output(tmp_path, quick=True, seed=1))
+    rows = summary["cost_accuracy"]["methods"]
+    assert {"speed_k2", "speed_k4"} <= set(rows)
+    # on 128 trajectories to 150 fs every multi-centre run forms more trans than SPEED
+    for k in (2, 4):
+        assert rows[f"speed_k{k}"]["trans_fraction_error"] <= rows["speed"]["trans_fraction_error"] + 1e-12
+    assert (tmp_path / "retinal_populations.png").exists()

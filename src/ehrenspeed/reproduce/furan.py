@@ -10,6 +10,10 @@ separate; the hole starts on monomer 1. For each T in 100..500 K we run
 * 64 and 2048 Ehrenfest trajectories,
 * 64 and 2048 SPEED trajectories (Hessian every step; the Morse curves are
   not quadratic, so SPEED differs from Ehrenfest here),
+* multi-centre SPEED with K = 2 and 4 groups on the small swarm (64;
+  --quick 16), groups formed once (regrouping runs away on furan,
+  docs/trajectories.md); summary.json's ``cost_accuracy`` gives every
+  swarm's potential evaluations per step and |k - k(large Ehrenfest)|,
 
 all on one time axis per temperature, and analyse P_1(t) with
 :func:`ehrenspeed.analysis.rate_constant` (t* where P_1 = 0.75, k there
@@ -95,6 +99,8 @@ COLLISION_WINDOW = (0.5, 1.5)
 BOOTSTRAP_RESAMPLES = 400
 #: ps^-1 per (a.u. of time)^-1
 PER_PS = FS * 1000.0
+#: multi-centre SPEED runs (issue 15, section 4): numbers of groups, on the small swarm
+MULTICENTRE_K = (2, 4)
 
 
 def settings(quick: bool) -> dict:
@@ -168,6 +174,9 @@ def run_temperature(model: FuranDimer, temperature: float, cfg: dict, out: Outpu
             res[f"{name}_{label}"] = run_trajectories(
                 model, wp, method, n_traj=size, seed=out.seed, save_trajectories=True,
                 progress=out.progress and size == cfg["large"], **common)
+    for k in MULTICENTRE_K:
+        res[f"speed_k{k}"] = run_trajectories(model, wp, SPEED(centres=k), n_traj=cfg["small"], seed=out.seed,
+                                              save_trajectories=True, **common)
     return res
 
 
@@ -190,14 +199,18 @@ def run(out: Output) -> dict:
     methods = list(per_t[temps[0]])
     labels = {"exact": "exact", "single": "1 Ehrenfest", "tged": "1 thawed Gaussian (TGED)",
               "ehrenfest_small": f"{cfg['small']} Ehrenfest", "speed_small": f"{cfg['small']} SPEED",
-              "ehrenfest_large": f"{cfg['large']} Ehrenfest", "speed_large": f"{cfg['large']} SPEED"}
+              "ehrenfest_large": f"{cfg['large']} Ehrenfest", "speed_large": f"{cfg['large']} SPEED",
+              **{f"speed_k{k}": f"{cfg['small']} SPEED, K = {k} centres" for k in MULTICENTRE_K}}
     style = {"exact": STYLE["exact"], "single": STYLE["single"], "tged": STYLE["tged"],
              "ehrenfest_small": STYLE["ehrenfest_small"],
              "speed_small": STYLE["speed_small"], "ehrenfest_large": STYLE["ehrenfest"],
-             "speed_large": STYLE["speed"]}
+             "speed_large": STYLE["speed"],
+             "speed_k2": {"color": "tab:olive", "lw": 1.1, "ls": ":"},
+             "speed_k4": {"color": "tab:green", "lw": 1.1, "ls": "-."}}
 
     table = {name: {"t_star": [], "k": [], "k_error": [], "k_per_ps": [], "k_per_ps_error": [],
-                    "final_P1": [], "final_P1_error": [], "wall_time_s": []} for name in methods}
+                    "final_P1": [], "final_P1_error": [], "wall_time_s": [],
+                    "potential_evaluations_per_step": []} for name in methods}
     final_p1 = {name: [] for name in methods}       # per-trajectory final P_1, per temperature
     coarse_k_exact = []
     for temperature in temps:
@@ -219,6 +232,8 @@ def run(out: Output) -> dict:
                    if "trajectory_coefficients_real" in ds else 0.0)
             table[name]["final_P1_error"].append(rounded(err))
             table[name]["wall_time_s"].append(rounded(ds.attrs["wall_time_s"], 3))
+            table[name]["potential_evaluations_per_step"].append(
+                None if name == "exact" else evaluations_per_step(ds))
         # the old 1000 a.u. output spacing, for the record of its bias on the exact k
         ex = per_t[temperature]["exact"]
         stride = max(1, round(1000.0 / (ex["time"].values[1] - ex["time"].values[0])))
@@ -257,7 +272,8 @@ def run(out: Output) -> dict:
                "n_traj": {"small": cfg["small"], "large": cfg["large"]}, "grid_points": cfg["points"],
                "t_final": [rounded(per_t[t]["exact"]["time"].values[-1]) for t in temps],
                "exact_k_from_1000au_output": coarse_k_exact,
-               "methods": table}
+               "methods": table,
+               "cost_accuracy": cost_accuracy(table)}
     out.summary.update(summary)
 
     plt = pyplot()
@@ -266,6 +282,29 @@ def run(out: Output) -> dict:
     _population_figure(plt, temps, methods, per_t, labels, style, out)
     _histogram_figure(plt, temps, final_p1, table, labels, style, cfg, out)
     return summary
+
+
+def evaluations_per_step(ds) -> float:
+    """Model potential evaluations per time step of a trajectory run (the observables' included)."""
+    return rounded(ds.attrs["potential_evaluations"] / ds.attrs["n_steps"])
+
+
+def cost_accuracy(table: dict) -> dict:
+    """Evaluations per step against the rate constant's error, per temperature, for every swarm method.
+
+    Two errors, ps^-1: |k - k(large Ehrenfest swarm)|, the issue's measure
+    (sampling noise of the small swarms included), and |k - k(Ehrenfest on
+    the same initial conditions)| (the large or the small swarm; same
+    seed), the method's own error with the sampling taken out.
+    """
+    def distance(row, reference):
+        return [rounded(abs(k - r)) for k, r in zip(row["k_per_ps"], table[reference]["k_per_ps"])]
+
+    return {name: {"potential_evaluations_per_step": row["potential_evaluations_per_step"],
+                   "k_per_ps_error_vs_ehrenfest_large": distance(row, "ehrenfest_large"),
+                   "k_per_ps_error_vs_ehrenfest_same_trajectories": distance(
+                       row, "ehrenfest_large" if name.endswith("_large") else "ehrenfest_small")}
+            for name, row in table.items() if name not in ("exact", "single", "tged")}
 
 
 #: the level at which t* and k are read, drawn in the population figure

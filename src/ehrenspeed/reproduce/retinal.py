@@ -23,7 +23,17 @@ panel per method and coupling), ``retinal_phase_space.png`` and
 ``retinal_phase_space_nocoupling.png`` ((phi, p_phi) of every trajectory
 at chosen times coloured by its excited-state population),
 ``retinal_populations.png`` (excited-state population and trans fraction).
-``--quick``: 128 trajectories, 150 fs, a coarser grid.
+Multi-centre SPEED (issue 15, section 4; docs/trajectories.md): K = 2, 4,
+8 groups and adaptive centres (up to 8), regrouped every
+:data:`REGROUP_EVERY` steps, on the coupled model, to 300 fs, on the
+trajectories' interval and again on the model's own [-pi/2, 3pi/2) to show
+whether the torsion runs away. ``summary.json``'s ``cost_accuracy`` table
+holds, per method, model evaluations per step against the trans-fraction
+error at 200 fs and the largest excited-state population error up to
+300 fs, both relative to this run's Ehrenfest swarm, and the largest
+|p_phi| on either interval; ``issue15_target`` says whether some K <= 8
+meets the issue's target.
+``--quick``: 128 trajectories, 150 fs, a coarser grid, K = 2 and 4 only.
 """
 
 from __future__ import annotations
@@ -32,6 +42,7 @@ import numpy as np
 
 from ..analysis import density_histogram, max_abs_difference, trajectory_coefficients
 from ..driver import run as run_trajectories
+from ..errors import SimulationError
 from ..grid import Grid, run_exact
 from ..model_plots import retinal_picture
 from ..models import Retinal
@@ -48,12 +59,32 @@ SNAPSHOTS_FS = (0.0, 50.0, 100.0, 200.0, 300.0)
 def settings(quick: bool) -> dict:
     """Run sizes of the full and the quick reproduction."""
     if quick:
-        return dict(n_traj=128, t_final_fs=150.0, points=(256, 32), output_fs=5.0)
-    return dict(n_traj=1024, t_final_fs=500.0, points=(384, 40), output_fs=2.5)
+        return dict(n_traj=128, t_final_fs=150.0, points=(256, 32), output_fs=5.0, multicentre_fs=150.0)
+    return dict(n_traj=1024, t_final_fs=500.0, points=(384, 40), output_fs=2.5, multicentre_fs=300.0)
 
 
 #: where the trajectories' torsion interval starts: centred on the cis start
 PHI_START_TRAJECTORIES = -np.pi
+#: the model's own interval [-pi/2, 3pi/2), where SPEED's torsion runs away (issue 15)
+PHI_START_MODEL = -0.5 * np.pi
+
+#: multi-centre regrouping interval, steps: the best of those measured on retinal (docs/trajectories.md)
+REGROUP_EVERY = 25
+#: issue 15's measures: trans fraction at 200 fs, excited population up to 300 fs
+TRANS_AT_FS, POPULATION_TO_FS = 200.0, 300.0
+#: issue 15's target, relative to Ehrenfest: trans fraction within 0.05, excited population within 0.03
+TRANS_TOLERANCE, POPULATION_TOLERANCE = 0.05, 0.03
+#: a swarm "runs away" when its largest |p_phi| exceeds this multiple of Ehrenfest's [ours]
+RUNAWAY_FACTOR = 2.0
+
+
+def multicentre_methods(quick: bool) -> dict:
+    """Multi-centre SPEED runs of the reproduction: name -> SPEED, K = 2, 4 (, 8, adaptive up to 8)."""
+    counts = (2, 4) if quick else (2, 4, 8)
+    methods = {f"speed_k{k}": SPEED(centres=k, regroup_every=REGROUP_EVERY) for k in counts}
+    if not quick:
+        methods["speed_adaptive"] = SPEED(centres="adaptive", max_centres=8, regroup_every=REGROUP_EVERY)
+    return methods
 
 
 def trans_fraction_exact(ds) -> np.ndarray:
@@ -136,15 +167,125 @@ def run_case(model, cfg: dict, out: Output) -> dict:
     return res
 
 
+def run_swarms(phi_start: float, methods: dict, cfg: dict, out: Output) -> tuple[dict, dict]:
+    """The ``methods`` on the coupled model's swarm, torsion wrapped from ``phi_start``, to cfg["multicentre_fs"].
+
+    Returns ``(datasets, failures)``: name -> Dataset, and name -> message
+    for a method whose dynamics broke down (SimulationError, e.g. a Taylor
+    surface that sends the swarm where the model overflows): reported, not fatal.
+    """
+    model = Retinal(phi_start=phi_start)
+    every = max(1, round(cfg["output_fs"] * FS / DT))
+    datasets, failures = {}, {}
+    for name, method in methods.items():
+        try:
+            datasets[name] = run_trajectories(model, model.initial_wavepacket(), method, n_traj=cfg["n_traj"],
+                                              seed=out.seed, dt=DT, t_final=cfg["multicentre_fs"] * FS,
+                                              output_every=every, integrator="yoshida4",
+                                              save_trajectories=True, progress=out.progress)
+        except SimulationError as exc:
+            failures[name] = f"stopped: {exc}"
+    return datasets, failures
+
+
+def max_abs_p_phi(ds, until_fs: float = np.inf) -> float:
+    """Largest |p_phi| over all trajectories and output times up to ``until_fs``, a.u."""
+    window = ds["time"].values / FS <= until_fs + 1e-9
+    return float(np.max(np.abs(ds["trajectory_momentum"].values[window, :, 0])))
+
+
+def cost_accuracy(reference, exact, runs: dict, model_interval: dict, failures: dict) -> dict:
+    """Issue 15's table: evaluations per step against the errors relative to the ``reference`` swarm.
+
+    Parameters
+    ----------
+    reference : Dataset
+        Ehrenfest swarm (saved trajectories), torsion on [-pi, pi).
+    exact : Dataset
+        Grid result on the same output times (its trans fraction and population are compared too).
+    runs, model_interval : dict
+        name -> swarm Dataset on [-pi, pi) and on the model's [-pi/2, 3pi/2);
+        their output times are the reference's first ones.
+    failures : dict
+        name -> message of runs that stopped.
+
+    Returns
+    -------
+    dict
+        ``methods``: name -> evaluations per step (potential, and potential +
+        gradient + Hessian), trans fraction and its error at ``trans_at_fs``,
+        max excited-population error up to ``population_to_fs``, max |p_phi|
+        on each interval and whether it ran away; ``issue15_target``: the
+        methods with K <= 8 that meet the target on both intervals.
+    """
+    t_ref = reference["time"].values / FS
+    t_end = min([t_ref[-1]] + [ds["time"].values[-1] / FS for ds in (*runs.values(), *model_interval.values())])
+    trans_at, population_to = min(TRANS_AT_FS, t_end), min(POPULATION_TO_FS, t_end)
+    i_trans = int(np.argmin(np.abs(t_ref - trans_at)))
+    window = t_ref <= population_to + 1e-9
+    trans_ref = trans_fraction_trajectories(reference)[i_trans]
+    p1_ref = reference["population"].sel(state=EXCITED).values[window]
+    p_runaway = RUNAWAY_FACTOR * max_abs_p_phi(reference, population_to)
+
+    def errors(ds, trans):
+        n = window.sum()
+        if not np.allclose(ds["time"].values[:n], reference["time"].values[:n]):
+            raise ValueError("cost_accuracy: every run must share the reference's output times")
+        p1 = ds["population"].sel(state=EXCITED).values[:n]
+        return {"trans_fraction": rounded(trans[i_trans]),
+                "trans_fraction_error": rounded(abs(trans[i_trans] - trans_ref)),
+                "max_excited_population_error": rounded(np.max(np.abs(p1 - p1_ref)))}
+
+    rows = {"exact": errors(exact, trans_fraction_exact(exact))}
+    for name, ds in {"ehrenfest": reference, **runs}.items():
+        a = ds.attrs
+        row = {"potential_evaluations_per_step": rounded(a["potential_evaluations"] / a["n_steps"]),
+               "evaluations_per_step": rounded((a["potential_evaluations"] + a["gradient_evaluations"]
+                                                + a["hessian_evaluations"]) / a["n_steps"]),
+               **errors(ds, trans_fraction_trajectories(ds)),
+               "max_abs_p_phi": rounded(max_abs_p_phi(ds, population_to))}
+        if name in model_interval:
+            other = model_interval[name]
+            row["model_interval"] = {**errors(other, trans_fraction_trajectories(other)),
+                                     "max_abs_p_phi": rounded(max_abs_p_phi(other, population_to))}
+        row["runaway"] = bool(max(row["max_abs_p_phi"], row.get("model_interval", row)["max_abs_p_phi"])
+                              > p_runaway)
+        rows[name] = row
+    for name, message in failures.items():
+        rows[name] = {"stopped": message}
+
+    def meets(row):
+        return (row["trans_fraction_error"] <= TRANS_TOLERANCE
+                and row["max_excited_population_error"] <= POPULATION_TOLERANCE)
+
+    # a method that stopped on either interval does not meet the target
+    met_by = [name for name, row in rows.items() if name.startswith("speed_") and "stopped" not in row
+              and f"{name}, model interval" not in failures
+              and not row["runaway"] and meets(row) and meets(row.get("model_interval", row))]
+    return {"reference": f"ehrenfest, {reference.attrs['n_traj']} trajectories",
+            "trans_at_fs": rounded(trans_at), "population_to_fs": rounded(population_to),
+            "runaway_above_abs_p_phi": rounded(p_runaway), "regroup_every": REGROUP_EVERY,
+            "methods": rows,
+            "issue15_target": {"trans_tolerance": TRANS_TOLERANCE, "population_tolerance": POPULATION_TOLERANCE,
+                               "met_by": met_by, "holds": bool(met_by)}}
+
+
 def run(out: Output) -> dict:
     """Both couplings, all methods, the figures and the numbers."""
     cfg = settings(out.quick)
     cases = {"coupled": Retinal(), "nocoupling": Retinal(lam=0.0)}
     results = {case: run_case(model, cfg, out) for case, model in cases.items()}
+    # multi-centre SPEED on the coupled model, and SPEED with them on the model's own interval
+    methods = multicentre_methods(out.quick)
+    multicentre, failures = run_swarms(PHI_START_TRAJECTORIES, methods, cfg, out)
+    model_interval, failures_model = run_swarms(PHI_START_MODEL, {"speed": SPEED(), **methods}, cfg, out)
+    failures.update({f"{name}, model interval": message for name, message in failures_model.items()})
     for case, res in results.items():
         prefix = "retinal" if case == "coupled" else "retinal_nocoupling"
         for name, ds in res.items():
             out.save(ds, f"{prefix}_{name}")
+    for name, ds in multicentre.items():
+        out.save(ds, f"retinal_{name}")
 
     summary = {"n_traj": cfg["n_traj"], "t_final_fs": cfg["t_final_fs"], "grid_points": list(cfg["points"]),
                "dt": DT}
@@ -178,6 +319,9 @@ def run(out: Output) -> dict:
         numbers["speed_max_abs_mean_phi"] = rounded(np.max(np.abs(res["speed"]["position"].values[:, 0])))
         numbers["wall_time_s"] = {name: rounded(ds.attrs["wall_time_s"], 3) for name, ds in res.items()}
         summary[case] = numbers
+    summary["cost_accuracy"] = cost_accuracy(results["coupled"]["ehrenfest"], results["coupled"]["exact"],
+                                             {"speed": results["coupled"]["speed"], **multicentre},
+                                             model_interval, failures)
     out.summary.update(summary)
 
     plt = pyplot()
@@ -187,7 +331,7 @@ def run(out: Output) -> dict:
     _density_figure(plt, results, out, cfg)
     for case in results:
         _phase_space_figure(plt, results[case], out, case)
-    _population_figure(plt, results, trans, excited, out)
+    _population_figure(plt, results, trans, excited, multicentre, out)
     return summary
 
 
@@ -266,13 +410,34 @@ def _phase_space_figure(plt, res, out, case) -> None:
     out.figure(fig, "retinal_phase_space" if case == "coupled" else "retinal_phase_space_nocoupling")
 
 
-def _population_figure(plt, results, trans, excited, out) -> None:
-    fig, axes = plt.subplots(2, 2, figsize=(11, 7.0), sharex=True, layout="constrained")
+#: line styles of the multi-centre curves (coupled panels only)
+MULTICENTRE_STYLE = {
+    "speed_k2": {"color": "tab:olive", "lw": 1.1, "ls": ":"},
+    "speed_k4": {"color": "tab:green", "lw": 1.1, "ls": "-."},
+    "speed_k8": {"color": "tab:purple", "lw": 1.1, "ls": "--"},
+    "speed_adaptive": {"color": "tab:brown", "lw": 1.1, "ls": (0, (5, 1, 1, 1, 1, 1))},
+}
+
+
+def _multicentre_label(name: str) -> str:
+    if name == "speed_adaptive":
+        return f"SPEED, adaptive centres <= 8, regroup {REGROUP_EVERY}"
+    return f"SPEED, K = {name.removeprefix('speed_k')}, regroup {REGROUP_EVERY}"
+
+
+def _population_figure(plt, results, trans, excited, multicentre, out) -> None:
+    fig, axes = plt.subplots(2, 2, figsize=(11, 7.5), sharex=True, layout="constrained")
     for col, case in enumerate(results):
         for name in ("exact", "ehrenfest", "speed"):
             t_fs = results[case][name]["time"].values / FS
             axes[0, col].plot(t_fs, excited[case][name], label=name, **STYLE[name])
             axes[1, col].plot(t_fs, trans[case][name], label=name, **STYLE[name])
+        if case == "coupled":
+            for name, ds in multicentre.items():
+                t_fs = ds["time"].values / FS
+                style = {"label": _multicentre_label(name), **MULTICENTRE_STYLE[name]}
+                axes[0, col].plot(t_fs, ds["population"].sel(state=EXCITED), **style)
+                axes[1, col].plot(t_fs, trans_fraction_trajectories(ds), **style)
         axes[0, col].set_title("coupling on" if case == "coupled" else "coupling off (lambda = 0)")
         axes[0, col].set_ylabel("excited-state population")
         axes[1, col].set_ylabel(r"trans fraction ($\cos\phi < 0$)")
@@ -280,5 +445,5 @@ def _population_figure(plt, results, trans, excited, out) -> None:
         axes[0, col].set_ylim(-0.02, 1.02)
         axes[1, col].set_ylim(-0.02, 1.02)
     # below the panels: inside, any corner hides a curve at some time
-    fig.legend(*axes[0, 0].get_legend_handles_labels(), loc="outside lower center", ncol=3, fontsize=8)
+    fig.legend(*axes[0, 0].get_legend_handles_labels(), loc="outside lower center", ncol=4, fontsize=8)
     out.figure(fig, "retinal_populations")
