@@ -69,8 +69,11 @@ def reproduce(name: str, directory=None, quick: bool = False, seed: int = 1,
     module = importlib.import_module(f"{__name__}.{REPRODUCTIONS[key]}")
     sets = getattr(module, "PARAMETER_SETS", ())
     if parameters is not None and parameters not in sets:
-        choice = f"one of {', '.join(sets)}" if sets else "none: it has one parameter set"
-        raise InputError(f"reproduction {key!r}: unknown parameter set {parameters!r}; choose {choice}")
+        if not sets:
+            raise InputError(f"reproduction {key!r} has one parameter set: --parameters {parameters!r} "
+                             "does not apply to it")
+        raise InputError(f"reproduction {key!r}: unknown parameter set {parameters!r}; choose one of "
+                         f"{', '.join(sets)}")
     out = Output(Path(directory or f"reproduce-{key}"), quick=bool(quick), seed=int(seed),
                  progress=bool(progress), parameters=parameters)
     module.run(out)
