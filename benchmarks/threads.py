@@ -6,7 +6,9 @@ and for S = 3 over a range of trajectory counts N, with the thread count
 fixed to 1 and to numba's maximum (``backend.set_threads``), interleaved,
 best of ``--repeat``. Prints t(1 thread) / t(all threads) per N (above 1: the
 extra threads pay), the measured crossover, and what the automatic choice
-(``backend.threads_for``) picks. On a shared machine the crossover moves
+(``backend.threads_for``) picks for the waiting policy in force
+(``OMP_WAIT_POLICY``, PASSIVE unless the environment says ACTIVE; the
+crossover differs by policy). On a shared machine the crossover moves
 with the load: the figures in docs/performance.md say what the load was.
 
     PYTHONPATH=src python benchmarks/threads.py [--repeat 9] [--quick]
@@ -65,6 +67,7 @@ def main() -> None:
     most = numba.config.NUMBA_NUM_THREADS
     for key, value in machine().items():
         print(f"{key}: {value}")
+    print(f"OMP_WAIT_POLICY: {backend.wait_policy()} (run with OMP_WAIT_POLICY=ACTIVE for the other policy)")
     repeat = 3 if args.quick else args.repeat
     rng = np.random.default_rng(1)
     for s in (2, 3):

@@ -22,15 +22,36 @@ def automatic_threads():
 
 
 @needs_numba
-def test_small_runs_take_one_thread_large_ones_all(automatic_threads):
+@pytest.mark.parametrize("policy", ["PASSIVE", "ACTIVE"])
+def test_small_runs_take_one_thread_large_ones_all(automatic_threads, monkeypatch, policy):
     import numba
 
+    monkeypatch.setenv("OMP_WAIT_POLICY", policy.lower())
+    assert backend.wait_policy() == policy
     most = numba.config.NUMBA_NUM_THREADS
-    assert backend.threads_for(100, 2) == 1
-    assert backend.threads_for(1000, 3) == 1 or 1000 * 27 >= backend.GENERAL_PARALLEL_FROM
-    assert backend.threads_for(backend.TWO_STATE_PARALLEL_FROM - 1, 2) == 1
-    assert backend.threads_for(backend.TWO_STATE_PARALLEL_FROM, 2) == most
+    two_state, general = backend.TWO_STATE_PARALLEL_FROM[policy], backend.GENERAL_PARALLEL_FROM[policy]
+    assert backend.threads_for(10, 2) == 1
+    assert backend.threads_for(two_state - 1, 2) == 1
+    assert backend.threads_for(two_state, 2) == most
+    n3 = -(-general // 27)                          # the first N with N * 3^3 >= the threshold
+    assert backend.threads_for(n3 - 1, 3) == 1
+    assert backend.threads_for(n3, 3) == most
     assert backend.threads_for(10**6, 5) == most
+
+
+def test_active_waiting_lowers_the_crossover():
+    """A spinning worker costs less to wake, so the second thread pays from a smaller N."""
+    for table in (backend.TWO_STATE_PARALLEL_FROM, backend.GENERAL_PARALLEL_FROM):
+        assert table["ACTIVE"] < table["PASSIVE"]
+
+
+def test_wait_policy_reads_the_environment(monkeypatch):
+    monkeypatch.setenv("OMP_WAIT_POLICY", "Active")
+    assert backend.wait_policy() == "ACTIVE"
+    monkeypatch.setenv("OMP_WAIT_POLICY", "passive")
+    assert backend.wait_policy() == "PASSIVE"
+    monkeypatch.delenv("OMP_WAIT_POLICY")
+    assert backend.wait_policy() == "PASSIVE"
 
 
 @needs_numba

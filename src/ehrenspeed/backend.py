@@ -168,23 +168,42 @@ def single_blas_thread():
 
 # -- numba threads -------------------------------------------------------------
 # A parallel region has a fixed cost: waking the team and joining it again.
-# On the 2-core benchmark machine a substep costs ~15 us of overhead on one
-# thread and ~58 us with two (passive waiting, issue 18), so a second thread
-# pays only once a substep's work is several times that; a two-state substep
-# is memory-bound and its second thread gained nothing up to N = 10^4.
-# benchmarks/threads.py measures the crossover (docs/performance.md).
+# With passive waiting (the default set above) the sleeping worker must be
+# woken for every substep, ~10-20 us on the 2-core benchmark machine; with
+# active waiting it is already spinning, and the second thread pays almost at
+# once -- but only while it has a core of its own. Hence one crossover per
+# waiting policy, both measured with benchmarks/threads.py on the idle 2-core
+# machine (load average 0.03, 2026-11-30, best of 7; docs/performance.md):
+#
+#   t(1 thread) / t(2 threads)      N = 100   300   1000   3000   10^4   10^5
+#   S = 2, passive                      0.35  0.47  0.72   1.01   1.15   1.54
+#   S = 2, active                       1.03  1.14  1.33   1.46   1.54   1.73
+#   S = 3, passive                      0.98  1.21  1.30   1.35   1.36   1.39
+#   S = 3, active                       1.71  1.45  1.34   1.95   1.30   1.95
+#
+# With two busy processes beside it (2 cores, load 2) the second thread did
+# not pay below N = 10^5 under either policy (ratios 0.2-0.97), which is why
+# passive stays the default: it loses little on a busy machine where active
+# spinning can lose a whole time slice per substep.
 
 #: Trajectories per substep from which the two-state kernels use all numba
-#: threads (below: one). Measured with benchmarks/threads.py on the shared
-#: 2-core machine (load average 9-11, 2026-11-30): t(1 thread) / t(2 threads)
-#: = 0.37-0.78 for N = 300-10^4 and 0.94-0.98 at N = 3 10^4-10^5, i.e. the
-#: second thread never paid; from 10^5 it at least costs nothing.
-TWO_STATE_PARALLEL_FROM = 100_000
+#: threads (below: one), per waiting policy (table above).
+TWO_STATE_PARALLEL_FROM = {"PASSIVE": 10_000, "ACTIVE": 300}
 
 #: For S > 2 the per-trajectory work grows like S^3 (the eigen-solver): all
-#: threads from N * S^3 >= this (S = 3: N >= 3000). Measured as above: one
-#: thread was 1.2-1.6x faster for S = 3 at N = 30-1000.
-GENERAL_PARALLEL_FROM = 81_000
+#: threads from N * S^3 >= this, per waiting policy (S = 3: N >= 300 passive,
+#: N >= 100 active).
+GENERAL_PARALLEL_FROM = {"PASSIVE": 8_100, "ACTIVE": 2_700}
+
+
+def wait_policy() -> str:
+    """numba's OpenMP waiting policy, "ACTIVE" or "PASSIVE" (what ``OMP_WAIT_POLICY`` says).
+
+    The package sets PASSIVE at import unless the environment chose;
+    ``OMP_WAIT_POLICY=ACTIVE`` suits a node the run has to itself.
+    """
+    return "ACTIVE" if os.environ.get("OMP_WAIT_POLICY", "").strip().upper() == "ACTIVE" else "PASSIVE"
+
 
 _threads_override: int | None = None
 
@@ -238,9 +257,10 @@ def threads_for(n_traj: int, n_states: int) -> int:
     most = _most_threads()
     if _threads_override is not None:
         return min(_threads_override, most)
+    policy = wait_policy()
     if n_states <= 2:
-        return most if n_traj >= TWO_STATE_PARALLEL_FROM else 1
-    return most if n_traj * n_states**3 >= GENERAL_PARALLEL_FROM else 1
+        return most if n_traj >= TWO_STATE_PARALLEL_FROM[policy] else 1
+    return most if n_traj * n_states**3 >= GENERAL_PARALLEL_FROM[policy] else 1
 
 
 def use_threads_for(n_traj: int, n_states: int) -> int:
