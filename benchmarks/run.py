@@ -107,6 +107,7 @@ def peer_table(quick: bool) -> str:
     mud = peers.mudslide_rate(mud_n, mud_steps, dt)
     qc_n, qc_steps = (1000, 5) if quick else (n, steps)
     qc = peers.qclab_rate(qc_n, qc_steps, dt, repeat=1 if quick else 2)
+    qc_parallel = peers.qclab_rate(qc_n, qc_steps, dt, repeat=1 if quick else 2, driver="multiprocessing")
     best = ours[BACKENDS[0]]
     rows = [[f"ehrenspeed Ehrenfest ({BACKENDS[0]})", n, best / 1e6, 1.0]]
     if "numpy" in ours and BACKENDS[0] != "numpy":
@@ -114,7 +115,9 @@ def peer_table(quick: bool) -> str:
     rows.append([f"ehrenspeed SPEED ({BACKENDS[0]})", n, speed / 1e6, best / speed])
     rows.append(["naive NumPy baseline (benchmarks/baseline_numpy.py; careful one: baseline.py)", n, baseline / 1e6, best / baseline])
     for name, rate, size in (("mudslide Ehrenfest (BatchedTraj) [*]", mud, mud_n),
-                             ("QC Lab MeanField (serial_driver) [**]", qc, qc_n)):
+                             ("QC Lab MeanField (serial_driver) [**]", qc, qc_n),
+                             ("QC Lab MeanField (parallel_driver_multiprocessing, all cores) [**]",
+                              qc_parallel, qc_n)):
         if rate is None:
             rows.append([name + " -- not installed", size, float("nan"), float("nan")])
         else:
