@@ -20,7 +20,8 @@ pytestmark = pytest.mark.skipif(not HAVE_NUMBA, reason="the fused path is compil
 MODELS = [es.models.TullySimple, es.models.TullyDual, es.models.TullyExtended]
 N = 200
 # 61 steps with outputs every 7: 8 full intervals and a last one of 5 steps
-RUN = dict(method="ehrenfest", n_traj=N, dt=5.0, t_final=305.0, output_every=7, seed=5, backend="numba")
+RUN = {"method": "ehrenfest", "n_traj": N, "dt": 5.0, "t_final": 305.0, "output_every": 7, "seed": 5,
+       "backend": "numba"}
 RECORDED = ["population", "adiabatic_population", "total_energy", "potential_energy",
             "position", "momentum"]
 
@@ -153,7 +154,7 @@ def test_not_used_where_not_equivalent(monkeypatch):
             return super().potential_and_gradient(q)
 
     assert Edited().two_state_step_parameters() is None
-    for kwargs in (dict(method="speed"), dict(integrator="yoshida4"), dict(backend="numpy")):
+    for kwargs in ({"method": "speed"}, {"integrator": "yoshida4"}, {"backend": "numpy"}):
         sim = TrajectoryRun(model, wp, **{**RUN, **kwargs})
         assert fused_steps.fused_parameters(sim) is None, kwargs
     monkeypatch.setenv("EHRENSPEED_FUSED", "0")

@@ -61,6 +61,7 @@ if HAVE_NUMBA:  # pragma: no branch
         _V11,
         _V12,
         _V22,
+        _block_bounds,
         _load_coefficients,
         _redo_large_phase,
         _two_state_block,
@@ -174,8 +175,7 @@ if HAVE_NUMBA:  # pragma: no branch
         for blk in numba.prange(n_blocks):
             rows = np.empty((_FUSED_ROWS, BLOCK))
             scratch = np.empty(BLOCK, dtype=np.int64)
-            lo = blk * n // n_blocks
-            hi = (blk + 1) * n // n_blocks
+            lo, hi = _block_bounds(blk, n, n_blocks)
             for start in range(lo, hi, BLOCK):
                 m = min(BLOCK, hi - start)
                 for k in range(m):

@@ -294,6 +294,11 @@ if HAVE_NUMBA:  # pragma: no branch
             c_new[j, 1] = complex(rows[_C2R, k], rows[_C2I, k])
 
     @_inline
+    def _block_bounds(blk, n, n_blocks):  # pragma: no cover - compiled
+        """Trajectories [lo, hi) of parallel block blk of n_blocks over n."""
+        return blk * n // n_blocks, (blk + 1) * n // n_blocks
+
+    @_inline
     def _load_coefficients(rows, k, c, j):  # pragma: no cover - compiled
         rows[_C1R, k] = c[j, 0].real
         rows[_C1I, k] = c[j, 0].imag
