@@ -12,7 +12,11 @@ and the same number of steps of dt = 1 a.u.:
 * the careful NumPy baseline (``baseline_numpy_careful.py``: structure of
   arrays, real arithmetic, preallocated buffers, closed-form 2x2 rotation);
 * the naive NumPy code (``baseline_numpy.py``: batched ``eigh`` and
-  ``einsum``, what one writes first), for reference.
+  ``einsum``, what one writes first), for reference;
+* then, for Pyrazine3 (N = ``--n-pyrazine``), ehrenspeed's ``advance``
+  (the general S > 2 kernel; no fused path) against the careful NumPy code
+  for that model (``baseline_numpy_pyrazine.py``: S0 uncoupled, closed-form
+  2 x 2 block).
 
 Prints trajectory-steps per second and the ratios, the largest difference
 of the final populations between ehrenspeed and the careful baseline after
@@ -56,6 +60,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import baseline_numpy
 import baseline_numpy_careful
+import baseline_numpy_pyrazine
 from _common import machine, table
 
 import ehrenspeed as es
@@ -69,6 +74,8 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=10_000)
     parser.add_argument("--steps", type=int, default=200)
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--n-pyrazine", type=int, default=1024)
+    parser.add_argument("--steps-pyrazine", type=int, default=100)
     parser.add_argument("--quick", action="store_true")
     args = parser.parse_args()
     n, steps, repeat = (1000, 20, 2) if args.quick else (args.n, args.steps, args.repeat)
@@ -118,12 +125,7 @@ def main() -> None:
     difference = np.max(np.abs(fused_state.populations - np.abs(careful.coefficients()) ** 2))
     cases["ehrenspeed (step by step)"]()
     path_difference = np.max(np.abs(fused_state.c - run.state.c))
-    best = dict.fromkeys(cases, np.inf)
-    for _ in range(repeat):
-        for name, fn in cases.items():
-            t0 = time.perf_counter()
-            fn()
-            best[name] = min(best[name], (time.perf_counter() - t0) / (n * per.get(name, steps)))
+    best = best_per_trajectory_step(cases, {name: n * per.get(name, steps) for name in cases}, repeat)
     os.environ.pop(fused_module.ENVIRONMENT, None)
     codes = [name for name in cases if not name.startswith("copy")]
     rows = [[name, n, 1e-6 / best[name], best["careful NumPy"] / best[name], best["naive NumPy"] / best[name]]
@@ -143,6 +145,46 @@ def main() -> None:
                 f"K = {k} steps) and the bandwidth floor (a copy of the same bytes, this run)",
                 ["path", "bytes / traj-step", "copy floor [ns / traj-step]", "measured [ns / traj-step]",
                  "measured / floor", "GB/s achieved"], rows))
+
+    pyrazine(backend, *((128, 10, 2) if args.quick else (args.n_pyrazine, args.steps_pyrazine, repeat)))
+
+
+def best_per_trajectory_step(cases, trajectory_steps, repeat: int) -> dict:
+    """Best time per trajectory-step of each case, the cases interleaved."""
+    best = dict.fromkeys(cases, np.inf)
+    for _ in range(repeat):
+        for name, fn in cases.items():
+            t0 = time.perf_counter()
+            fn()
+            best[name] = min(best[name], (time.perf_counter() - t0) / trajectory_steps[name])
+    return best
+
+
+def pyrazine(backend: str, n: int, steps: int, repeat: int, dt: float = 4.0) -> None:
+    """ehrenspeed's Ehrenfest on Pyrazine3 (general S > 2 kernel, step by step) against
+    baseline_numpy_pyrazine.py, both on one interval of ``steps`` steps from the same state."""
+    model = es.models.Pyrazine3()
+    run = es.TrajectoryRun(model, model.initial_wavepacket(), "ehrenfest", n_traj=n, dt=dt, t_final=steps * dt,
+                           output_every=steps, seed=1, validate=False, backend=backend)
+    start = run.state
+    run.record = lambda: None   # no output in the timed region
+
+    def advance():
+        run.state = start
+        run.advance()
+
+    careful = baseline_numpy_pyrazine.CarefulPyrazine3(model, start.q, start.p, start.c)
+    advance()                  # warm-up (compilation), then the sanity check on the same steps
+    careful.propagate(dt, steps)
+    difference = np.max(np.abs(run.state.populations - np.abs(careful.coefficients()) ** 2))
+    cases = {"ehrenspeed": advance, "careful NumPy (Pyrazine3)": lambda: careful.propagate(dt, steps)}
+    best = best_per_trajectory_step(cases, dict.fromkeys(cases, n * steps), repeat)
+    rows = [[name, n, 1e-6 / best[name], best["careful NumPy (Pyrazine3)"] / best[name]] for name in cases]
+    threads = threads_for(n, 3) if HAVE_NUMBA else 1
+    print(table(f"Pyrazine3 (3 states, 3 modes), N = {n}, dt = {dt} a.u., {steps} steps per advance (best of "
+                f"{repeat}, interleaved; ehrenspeed backend {backend}, {threads} thread(s), no fused path)",
+                ["code", "N", "M traj-steps/s", "ratio vs careful NumPy"], rows,
+                f"max |population difference| ehrenspeed vs careful NumPy after {steps} steps: {difference:.1e}"))
 
 
 if __name__ == "__main__":
