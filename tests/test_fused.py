@@ -14,6 +14,7 @@ import ehrenspeed as es
 from ehrenspeed import fused_steps
 from ehrenspeed.backend import HAVE_NUMBA
 from ehrenspeed.driver import TrajectoryRun, _after_step
+from ehrenspeed.errors import RunInterrupted
 
 pytestmark = pytest.mark.skipif(not HAVE_NUMBA, reason="the fused path is compiled")
 
@@ -180,3 +181,37 @@ def test_vectorised_exp_agrees_with_numpy():
     polynomial = np.abs(x) <= EXP_MAX   # beyond it (and NaN) libm's value itself
     assert np.max(np.abs(out[polynomial] / ref[polynomial] - 1.0)) < 4 * np.finfo(float).eps
     assert np.array_equal(out[~polynomial], ref[~polynomial], equal_nan=True)
+
+
+def test_stop_request_is_honoured_at_the_next_block(tmp_path, monkeypatch):
+    """SIGTERM during a fused run: the run stops after the current block, saves a
+    checkpoint there, and the resumed run is the uninterrupted one, bit for bit."""
+    import os
+    import signal
+
+    from ehrenspeed import interrupt
+
+    model = es.models.TullySimple()
+    monkeypatch.setattr(fused_steps, "BLOCK_TRAJECTORY_STEPS", 3 * N)   # blocks of 3 steps
+    whole = _run(model, monkeypatch, fused=True)
+    original = fused_steps.fused_block
+    calls = []
+
+    def signal_in_fourth_block(run, parameters, taus):
+        calls.append(len(taus))
+        if len(calls) == 4:
+            os.kill(os.getpid(), signal.SIGTERM)   # the handler only sets a flag
+        return original(run, parameters, taus)
+
+    monkeypatch.setattr(es.driver, "fused_block", signal_in_fourth_block)
+    path = tmp_path / "run.npz"
+    wp = model.initial_wavepacket(x0=-4.0)
+    with interrupt.stop_on_signals(), pytest.raises(RunInterrupted) as stopped:
+        es.run(model, wp, checkpoint_path=path, **RUN)
+    assert stopped.value.step == sum(calls) == 10   # blocks 3, 3, 1 (output at step 7), 3: stopped after the 4th
+    assert path.is_file()
+    monkeypatch.setattr(es.driver, "fused_block", original)
+    resumed = es.run(model, wp, checkpoint_path=path, resume=True, **RUN)
+    for name in RECORDED:
+        assert np.array_equal(resumed[name].values, whole[name].values), name
+    assert _counts(resumed) == _counts(whole)
