@@ -25,10 +25,11 @@ the last place) instead of NumPy's ``exp``, so the two paths agree to
 round-off (tests/test_fused.py). A trajectory's arithmetic does not depend
 on K, on its block or on the thread count, so results do not either.
 
-Used by :meth:`ehrenspeed.driver.TrajectoryRun.advance` when it is exactly
-equivalent (driver._fused_steps_ok): mean-field Ehrenfest on a model with
-``two_state_step_parameters`` (Tully's three), Strang, numba, no periodic
-coordinates. ``EHRENSPEED_FUSED=0`` in the environment turns it off (the
+Used by :meth:`ehrenspeed.driver.TrajectoryRun.advance` where it is the
+same computation (:func:`ehrenspeed.fused_steps.fused_parameters`):
+mean-field Ehrenfest on a model with ``two_state_step_parameters``
+(Tully's three), Strang, numba, no periodic coordinates.
+``EHRENSPEED_FUSED=0`` in the environment turns it off (the
 tests compare the two paths that way).
 """
 

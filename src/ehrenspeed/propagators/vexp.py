@@ -4,24 +4,25 @@ Tully's models need two exponentials per trajectory and potential
 evaluation (models/tully.py). libm's ``exp`` is a scalar call, about 8.6 ns
 per value on the benchmark machine (NumPy's ``np.exp`` is no faster there),
 and a call inside a loop stops LLVM from vectorising the rest of it.
-:func:`exp_core` is a branch-free polynomial that a loop over trajectories
-turns into SIMD code; values outside its range are left to libm by the
-caller (:func:`exp_fixup`).
+:func:`exp_rows` evaluates a branch-free polynomial in loops that the
+compiler turns into SIMD code, and leaves the few arguments outside its
+range to libm.
 
 Method (the classical one, W. J. Cody and W. Waite, *Software Manual for the
-Elementary Functions*, Prentice-Hall 1980, chapter 6):
+Elementary Functions*, Prentice-Hall 1980):
 
 1. x = k ln 2 + r with k = round(x / ln 2) and |r| <= ln(2)/2, ln 2 split
-   into a head with 32 trailing zero bits and a tail (the constants of
-   Sun's fdlibm ``e_exp.c``), so that k * head is exact for |k| < 2**20;
+   into a head of 33 significant bits and a tail (the constants of Sun's
+   fdlibm ``e_exp.c``), so that k * head is exact for |k| < 2**20;
 2. exp(r) from its Taylor series to r^13 / 13! (the first omitted term is
    below 4.2e-18 relative for |r| <= 0.347), summed by Horner's rule;
 3. the factor 2^k is built from its bits, (k + 1023) << 52 (k itself comes
    from adding 1.5 2^52, see :func:`_exp_core`), which needs
    1 <= k + 1023 <= 2046: callers use it for |x| <= :data:`EXP_MAX` only.
 
-Accuracy against ``numpy.exp`` (tests/test_fused.py): a few units in the
-last place.
+Accuracy against ``numpy.exp`` (tests/test_fused.py, which allows 4 units
+in the last place): 1.0 ulp at most over 10^5 arguments in [-50, 0] and
+[-720, 720].
 """
 
 # Note for editors: numba's on-disk cache of the kernels that inline these
