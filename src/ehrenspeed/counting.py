@@ -70,7 +70,13 @@ class CountingModel:
         return getattr(self.model, name)
 
     def _count(self, kind: str, q: np.ndarray, order: int) -> None:
-        n = q.shape[0]
+        self.count_points(kind, q.shape[0], order)
+
+    def count_points(self, kind: str, n: int, order: int) -> None:
+        """Count ``n`` evaluations of ``kind`` ("potential", "gradient", "hessian"; derivative
+        ``order`` 0, 1, 2) made without calling the model: the fused Tully step
+        (propagators/fused.py) computes V and dV/dx inside its kernel, and counts them here
+        as the step-by-step path's ``potential_and_gradient`` calls would."""
         setattr(self.counter, kind, getattr(self.counter, kind) + n)
         self.counter.scalars += n * unique_scalars(self.model.n_states, self.model.n_dof, order)
 

@@ -25,6 +25,7 @@ from .checkpoint import compare_model_identity, config_hash, load_checkpoint, mo
 from .counting import CountingModel, EvaluationCounter, scalar_cost
 from .dynamics.base import make_dynamics, resolve_method, source_method
 from .errors import InputError, OutputError, RunInterrupted, SimulationError
+from .fused_steps import HOOK_ATTRIBUTE, block_length, fused_block, fused_parameters
 from .models.base import Model
 from .observables import ENSEMBLE_OBSERVABLES, ensemble_means
 from .parallel import as_comm, block
@@ -302,7 +303,11 @@ class TrajectoryRun:
         progress : tqdm, optional
             Updated by one per step.
         after_step : callable, optional
-            Called as ``after_step(self)`` after every step (checkpoints).
+            Called as ``after_step(self)`` after every step (checkpoints). A
+            hook with an attribute ``every`` (the steps it acts on are the
+            multiples of ``every``; None: none) may instead be called once
+            after a block of steps that ends on such a multiple or before
+            it (the fused path, ehrenspeed.fused_steps).
         """
         target = self.times[self.next_output]
         # the step list of the whole interval, from the previous output time:
@@ -311,16 +316,19 @@ class TrajectoryRun:
         self._advance_start = _time.perf_counter()
         try:
             with use_backend(self.backend):  # models with compiled potentials follow it
-                for tau in steps[self.interval_step:]:
-                    self.state = self.dynamics.step(self, tau)
-                    self.n_steps += 1
-                    self.interval_step += 1
-                    self.n_substeps += len(self.integrator.weights)
-                    self._check_finite()
+                fused = fused_parameters(self)
+                while self.interval_step < len(steps):
+                    # several whole steps in one compiled call where that is exactly
+                    # the same (fused_steps.py); else, or to retake a block that
+                    # went non-finite, one step
+                    k = 0 if fused is None else block_length(self, len(steps) - self.interval_step, after_step)
+                    if not (k and fused_block(self, fused, steps[self.interval_step:self.interval_step + k])):
+                        k = 1
+                        self._one_step(steps[self.interval_step])
                     if after_step is not None:
                         after_step(self)
                     if progress is not None:  # after the hook, which tells a log line the time
-                        progress.update(1)
+                        progress.update(k)
             # land exactly on the output time (no accumulated round-off in t)
             self.state = self.state.replace(t=float(target))
             self.record()
@@ -328,6 +336,14 @@ class TrajectoryRun:
         finally:
             self.wall_time += _time.perf_counter() - self._advance_start
             self._advance_start = None
+
+    def _one_step(self, tau: float) -> None:
+        """One step of the dynamics, counted and checked."""
+        self.state = self.dynamics.step(self, tau)
+        self.n_steps += 1
+        self.interval_step += 1
+        self.n_substeps += len(self.integrator.weights)
+        self._check_finite()
 
     def _check_runaway(self, parts) -> None:
         """Let the source stop a run whose energies ran away (SPEED(order=3)'s unbounded cubic surface)."""
@@ -902,6 +918,8 @@ def _after_step(checkpoint_every: int | None, checkpoint_path, bar):
             if signal_number is not None:
                 raise _StopRequested(signal_number)
 
+    # it may run after a block of steps that ends on every checkpoint step (fused_steps.py)
+    setattr(after_step, HOOK_ATTRIBUTE, checkpoint_every)
     return after_step
 
 

@@ -19,60 +19,61 @@ import numba
 # kernels serves the three models (``kind``), so it is compiled once.
 
 _jit = numba.njit(cache=True, nogil=True, error_model="numpy")
+#: inlined into the loops that call it (a call would stop their vectorisation)
+_inline = numba.njit(cache=True, nogil=True, error_model="numpy", inline="always")
+
+
+@_inline
+def tully_arguments(kind, prm, xi):  # pragma: no cover - compiled
+    """Arguments of the two exponentials model ``kind`` needs at x = xi."""
+    if kind == 0:      # simple avoided crossing: a, b, c, d
+        return -prm[1] * abs(xi), -prm[3] * xi * xi
+    if kind == 1:      # dual avoided crossing: a, b, e0, c, d
+        return -prm[1] * xi * xi, -prm[4] * xi * xi
+    return -prm[2] * abs(xi), 0.0     # extended coupling: a, b, c
+
+
+@_inline
+def tully_elements(kind, prm, xi, e0, e1):  # pragma: no cover - compiled
+    """(V11, V22, V12, dV11/dx, dV22/dx, dV12/dx) at x = xi, given the
+    exponentials e0, e1 of :func:`tully_arguments`.
+
+    The ``kind`` branch takes the same way at every point and the side of
+    x = 0 is a select, so a loop over points has no unpredictable branch.
+    Also inlined into the fused Tully step (propagators/fused.py).
+    """
+    if kind == 0:
+        side = 1.0 if xi >= 0.0 else -1.0
+        v11 = side * (prm[0] * (1.0 - e0))
+        v12 = prm[2] * e1
+        d11 = prm[0] * prm[1] * e0
+        return v11, -v11, v12, d11, -d11, -2.0 * prm[3] * xi * v12
+    if kind == 1:
+        well = prm[0] * e0
+        v12 = prm[3] * e1
+        return 0.0, prm[2] - well, v12, 0.0, 2.0 * prm[1] * xi * well, -2.0 * prm[4] * xi * v12
+    v12 = prm[1] * (2.0 - e0) if xi >= 0.0 else prm[1] * e0
+    return prm[0], -prm[0], v12, 0.0, 0.0, prm[1] * prm[2] * e0
 
 
 @_jit
 def tully_exponents(kind, prm, x, out):  # pragma: no cover - compiled
     """Arguments of the model's two exponentials; prm as in the model's ``_kernel_parameters``."""
     for i in range(x.size):
-        xi = x[i]
-        if kind == 0:      # simple avoided crossing: a, b, c, d
-            out[0, i] = -prm[1] * abs(xi)
-            out[1, i] = -prm[3] * xi * xi
-        elif kind == 1:    # dual avoided crossing: a, b, e0, c, d
-            out[0, i] = -prm[1] * xi * xi
-            out[1, i] = -prm[4] * xi * xi
-        else:              # extended coupling: a, b, c
-            out[0, i] = -prm[2] * abs(xi)
-            out[1, i] = 0.0
+        out[0, i], out[1, i] = tully_arguments(kind, prm, x[i])
 
 
 @_jit
 def tully_assemble(kind, prm, x, e, v, dv):  # pragma: no cover - compiled
     """V and dV/dx from x and the exponentials e (2, N).
 
-    Written into the flat (N * 4) views; the ``kind`` branch takes the
-    same way at every point and the side of x = 0 is a select, so the
-    loop has no unpredictable branch. The pass is bound by the stores of
+    Written into the flat (N * 4) views. The pass is bound by the stores of
     V and dV/dx (64 bytes per point).
     """
     vf = v.reshape(-1)
     df = dv.reshape(-1)
     for i in range(x.size):
-        xi = x[i]
-        if kind == 0:
-            side = 1.0 if xi >= 0.0 else -1.0
-            v11 = side * (prm[0] * (1.0 - e[0, i]))
-            v22 = -v11
-            v12 = prm[2] * e[1, i]
-            d11 = prm[0] * prm[1] * e[0, i]
-            d22 = -d11
-            d12 = -2.0 * prm[3] * xi * v12
-        elif kind == 1:
-            well = prm[0] * e[0, i]
-            v11 = 0.0
-            v22 = prm[2] - well
-            v12 = prm[3] * e[1, i]
-            d11 = 0.0
-            d22 = 2.0 * prm[1] * xi * well
-            d12 = -2.0 * prm[4] * xi * v12
-        else:
-            v11 = prm[0]
-            v22 = -prm[0]
-            v12 = prm[1] * (2.0 - e[0, i]) if xi >= 0.0 else prm[1] * e[0, i]
-            d11 = 0.0
-            d22 = 0.0
-            d12 = prm[1] * prm[2] * e[0, i]
+        v11, v22, v12, d11, d22, d12 = tully_elements(kind, prm, x[i], e[0, i], e[1, i])
         vf[4 * i] = v11
         vf[4 * i + 1] = v12
         vf[4 * i + 2] = v12

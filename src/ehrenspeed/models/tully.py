@@ -79,6 +79,19 @@ class _Tully(Model):
         ``tully_assemble`` (models/_compiled.py) read them (``kind`` tells which model)."""
         raise NotImplementedError
 
+    def two_state_step_parameters(self) -> tuple[int, np.ndarray] | None:
+        """(kind, parameters) for the fused compiled Strang step (propagators/fused.py).
+
+        The fused step computes V and dV/dx inline from these, with the
+        formulas of the compiled potential; a subclass that changes
+        :meth:`potential` or :meth:`potential_and_gradient` gets None (the
+        step-by-step path, which calls its methods).
+        """
+        cls = type(self)
+        if cls.potential is not _Tully.potential or cls.potential_and_gradient is not _Tully.potential_and_gradient:
+            return None
+        return self._kind, self._kernel_parameters()
+
     def hessian(self, q):
         x = as_positions(q, 1)[:, 0]
         return two_state(*self._elements(x, 2)[2])[:, None, None]

@@ -266,25 +266,37 @@ if HAVE_NUMBA:  # pragma: no branch
             r11[k] = s11
             r01[k] = s01
 
+    @_inline
+    def _redo_large_phase(rows, k, tau, c1r, c1i, c2r, c2i):  # pragma: no cover - compiled
+        """Redo trajectory k of a block with libm phases when its phase
+        |lambda tau| may exceed the polynomial's range; (c1r, ..., c2i) are
+        its coefficients before the substep."""
+        v11 = rows[_V11, k]
+        v22 = rows[_V22, k]
+        v12 = rows[_V12, k]
+        # |mean| and r are both <= |v11| + |v22| + |v12|
+        if (abs(v11) + abs(v22) + abs(v12)) * abs(tau) > SINCOS_MAX:
+            mean, r, cs, sn = _rotation2(v11, v22, v12)
+            h = r * tau
+            out = _rotate2(cs, sn, h, c1r, c1i, c2r, c2i,
+                           np.sin(h), np.cos(h), np.sin(mean * tau), np.cos(mean * tau))
+            rows[_C1R, k], rows[_C1I, k], rows[_C2R, k], rows[_C2I, k] = out[0], out[1], out[2], out[3]
+            rows[_R00, k], rows[_R11, k], rows[_R01, k] = out[4], out[5], out[6]
+
     @_jit
     def _finish_block(rows, start, m, c, tau, c_new):  # pragma: no cover - compiled
         """Store the block's coefficients; redo with libm phases any trajectory
         whose phase |lambda tau| may exceed the polynomial's range."""
         for k in range(m):
             j = start + k
-            v11 = rows[_V11, k]
-            v22 = rows[_V22, k]
-            v12 = rows[_V12, k]
-            # |mean| and r are both <= |v11| + |v22| + |v12|
-            if (abs(v11) + abs(v22) + abs(v12)) * abs(tau) > SINCOS_MAX:
-                mean, r, cs, sn = _rotation2(v11, v22, v12)
-                h = r * tau
-                out = _rotate2(cs, sn, h, c[j, 0].real, c[j, 0].imag, c[j, 1].real, c[j, 1].imag,
-                               np.sin(h), np.cos(h), np.sin(mean * tau), np.cos(mean * tau))
-                rows[_C1R, k], rows[_C1I, k], rows[_C2R, k], rows[_C2I, k] = out[0], out[1], out[2], out[3]
-                rows[_R00, k], rows[_R11, k], rows[_R01, k] = out[4], out[5], out[6]
+            _redo_large_phase(rows, k, tau, c[j, 0].real, c[j, 0].imag, c[j, 1].real, c[j, 1].imag)
             c_new[j, 0] = complex(rows[_C1R, k], rows[_C1I, k])
             c_new[j, 1] = complex(rows[_C2R, k], rows[_C2I, k])
+
+    @_inline
+    def _block_bounds(blk, n, n_blocks):  # pragma: no cover - compiled
+        """Trajectories [lo, hi) of parallel block blk of n_blocks over n."""
+        return blk * n // n_blocks, (blk + 1) * n // n_blocks
 
     @_inline
     def _load_coefficients(rows, k, c, j):  # pragma: no cover - compiled

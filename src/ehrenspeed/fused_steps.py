@@ -1,0 +1,108 @@
+"""When and how :meth:`ehrenspeed.driver.TrajectoryRun.advance` takes several steps in one call.
+
+The fused kernel (:mod:`ehrenspeed.propagators.fused`) runs K whole Strang
+steps of Ehrenfest dynamics on Tully's models with each trajectory's data
+in the L1 cache. The driver uses it only where it gives what the
+step-by-step path gives (to round-off, tests/test_fused.py), and keeps
+everything around the steps as it is:
+
+* counts: K steps count K n potential and gradient evaluations, as K calls
+  of the model's ``potential_and_gradient`` would (counting.py);
+* checks: the finiteness test runs after each block; if it finds a
+  non-finite value, the block is discarded and its steps are taken again
+  one by one on the reference path, which stops at the very step (and with
+  the message) it always did;
+* hooks: a block never crosses an output time or a checkpoint step, and the
+  ``after_step`` hook (checkpoints, progress time, stop requests) runs after
+  each block; a block holds at most :data:`BLOCK_TRAJECTORY_STEPS`
+  trajectory-steps (about 0.1 s of work), so a stop request is still
+  honoured promptly. A hook that does not say it accepts blocks (the
+  driver's own carries ``every``) gets the step-by-step path.
+
+The block length depends only on the run's settings and its step counter,
+never on timing, so MPI ranks take the same blocks, and results do not
+depend on it anyway.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .backend import compiled
+from .dynamics.base import MeanField
+from .potentials import PerTrajectorySource
+from .propagators.splitting import Strang
+from .sampling import State
+
+#: Upper bound on trajectories x steps in one fused call (about 0.1 s on one
+#: core of the benchmark machine): a stop request waits at most that long.
+BLOCK_TRAJECTORY_STEPS = 4_000_000
+
+#: ``after_step`` attribute naming the hook's step granularity (checkpoint_every or None)
+HOOK_ATTRIBUTE = "every"
+
+
+def fused_parameters(run):
+    """(kind, parameters) of the fused step when it applies to this run, else None.
+
+    Mean-field Ehrenfest (each trajectory's own V), Strang, a model with
+    ``two_state_step_parameters`` (Tully's three), no periodic coordinates,
+    the compiled backend, and the fused path not turned off
+    (``EHRENSPEED_FUSED=0``).
+    """
+    if not (type(run.dynamics) is MeanField and type(run.source) is PerTrajectorySource
+            and type(run.integrator) is Strang and run.integrator.weights == (1.0,)):
+        return None
+    parameters = getattr(run.model, "two_state_step_parameters", None)
+    if parameters is None or getattr(run.model, "periods", None) is not None:
+        return None
+    if not compiled(run.backend):
+        return None
+    from .propagators import fused
+
+    if not fused.enabled():
+        return None
+    return parameters()
+
+
+def block_length(run, remaining: int, after_step) -> int:
+    """Steps of the next fused block: up to the interval's end, the next
+    checkpoint step and :data:`BLOCK_TRAJECTORY_STEPS`; 0 when the hook
+    needs every step."""
+    if after_step is None:
+        every = None
+    elif hasattr(after_step, HOOK_ATTRIBUTE):
+        every = getattr(after_step, HOOK_ATTRIBUTE)
+    else:
+        return 0
+    k = min(remaining, max(1, BLOCK_TRAJECTORY_STEPS // max(1, run.n_traj_total)))
+    if every is not None:
+        k = min(k, every - run.n_steps % every)
+    return k
+
+
+def fused_block(run, parameters, taus) -> bool:
+    """Take the steps ``taus`` in one fused call; False (nothing changed) when
+    any rank found a non-finite momentum, so that the caller retakes them
+    step by step."""
+    from .propagators import fused
+
+    kind, prm = parameters
+    state = run.state
+    q, p, c = fused.tully_steps(kind, prm, float(run.inv_mass[0]), state.q, state.p, state.c, taus)
+    # the same test as TrajectoryRun._check_finite: every non-finite value reaches p
+    bad = None if np.isfinite(p.sum()) else True
+    if run.comm.first_flag(bad) is not None:
+        return False
+    t = state.t
+    for tau in taus:  # the time as the steps accumulate it
+        t = t + tau
+    run.state = State(q, p, c, t)
+    k = len(taus)
+    n = q.shape[0]
+    run.counted.count_points("potential", k * n, 0)
+    run.counted.count_points("gradient", k * n, 1)
+    run.n_steps += k
+    run.interval_step += k
+    run.n_substeps += k * len(run.integrator.weights)
+    return True

@@ -1,0 +1,193 @@
+"""Several whole Strang steps of Ehrenfest dynamics on Tully's models in one compiled pass.
+
+The step-by-step path (:meth:`.splitting.Splitting.step`) moves every
+trajectory's data through memory several times per step: the half drift
+writes q, the model (``models/tully.py``) writes V (n, 2, 2) and dV/dx
+(n, 1, 2, 2), the substep kernel (:mod:`.kernels`) reads them back with p
+and c and writes new p and c, the second half drift writes q again --
+about 376 bytes per trajectory-step (benchmarks/baseline.py counts them),
+plus a Python call per stage. Here each trajectory's q, p and c stay in a
+block of :data:`.kernels.BLOCK` trajectories in the L1 cache for K steps,
+
+    q <- q + (tau/2) p / m                          half drift
+    V(q), dV/dx(q)                                  the model, inline
+    c <- exp(-i V tau) c,  p <- p - tau <F>         the exact potential substep
+    q <- q + (tau/2) p / m                          half drift
+
+and are read and written once per K steps: 96/K bytes per trajectory-step.
+
+The arithmetic is that of the step-by-step path: the same drifts
+(bit for bit), the model's formulas (:func:`ehrenspeed.models._compiled.tully_elements`,
+shared with the model's compiled potential) and the substep's inlined
+helpers of :mod:`.kernels` (shared, not copied). The only difference is
+the exponential: a vectorisable polynomial (:mod:`.vexp`, about one unit in
+the last place) instead of NumPy's ``exp``, so the two paths agree to
+round-off (tests/test_fused.py). A trajectory's arithmetic does not depend
+on K, on its block or on the thread count, so results do not either.
+
+Used by :meth:`ehrenspeed.driver.TrajectoryRun.advance` where it is the
+same computation (:func:`ehrenspeed.fused_steps.fused_parameters`):
+mean-field Ehrenfest on a model with ``two_state_step_parameters``
+(Tully's three), Strang, numba, no periodic coordinates.
+``EHRENSPEED_FUSED=0`` in the environment turns it off (the
+tests compare the two paths that way).
+"""
+
+# Note for editors: numba's on-disk cache of this module's kernel is keyed
+# on this file alone; delete src/ehrenspeed/propagators/__pycache__ after
+# changing kernels.py, vexp.py, trig.py or models/_compiled.py.
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+from ..backend import HAVE_NUMBA
+from .kernels import BLOCK, _outputs
+
+if HAVE_NUMBA:  # pragma: no branch
+    import numba
+
+    from ..models._compiled import tully_arguments, tully_elements
+    from .kernels import (
+        _C1I,
+        _C1R,
+        _C2I,
+        _C2R,
+        _R00,
+        _R01,
+        _R11,
+        _ROWS,
+        _V11,
+        _V12,
+        _V22,
+        _block_bounds,
+        _load_coefficients,
+        _redo_large_phase,
+        _two_state_block,
+    )
+    from .vexp import exp_rows
+
+#: Environment variable: "0" turns the fused path off (the step-by-step reference runs).
+ENVIRONMENT = "EHRENSPEED_FUSED"
+
+# rows of a fused block beyond the substep's (kernels._ROWS): position,
+# momentum, dV/dx, the coefficients before the substep (for the libm redo
+# of large phases), the exponentials' arguments and values
+_Q, _P, _D11, _D22, _D12, _B1R, _B1I, _B2R, _B2I, _A0, _A1, _E0, _E1 = range(_ROWS, _ROWS + 13)
+_FUSED_ROWS = _ROWS + 13
+
+
+def enabled() -> bool:
+    """False when the environment turns the fused path off (``EHRENSPEED_FUSED=0``)."""
+    return HAVE_NUMBA and os.environ.get(ENVIRONMENT, "1").strip() != "0"
+
+
+def tully_steps(kind: int, parameters: np.ndarray, inv_mass: float, q: np.ndarray, p: np.ndarray,
+                c: np.ndarray, taus) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Strang steps of lengths ``taus`` for every trajectory on Tully model ``kind``.
+
+    Parameters
+    ----------
+    kind : int
+        0 simple, 1 dual, 2 extended coupling (models/_compiled.py).
+    parameters : ndarray, shape (3,) to (5,)
+        The model's parameters in the order of ``_kernel_parameters``
+        (hartree, 1/bohr or 1/bohr^2).
+    inv_mass : float
+        1 / mass, 1 / electron masses.
+    q, p : ndarray, shape (n, 1)
+        Positions (bohr) and momenta (a.u.).
+    c : ndarray, shape (n, 2), complex
+        Diabatic coefficients.
+    taus : sequence of float
+        The step lengths, a.u., in order (one Strang step each).
+
+    Returns
+    -------
+    q_new, p_new : ndarray, shape (n, 1)
+    c_new : ndarray, shape (n, 2), complex
+        New arrays; the inputs are not changed.
+    """
+    p, c, p_new, c_new, n_blocks = _outputs(p, c)
+    q = np.ascontiguousarray(q, dtype=np.float64)
+    q_new = np.empty_like(q)
+    taus = np.asarray(taus, dtype=np.float64)
+    # the drift's factor exactly as splitting.drift forms it: (tau / 2) * (1 / m)
+    halves = (0.5 * taus) * np.float64(inv_mass)
+    if n_blocks:
+        _kernel_tully(int(kind), np.ascontiguousarray(parameters, dtype=np.float64), taus, halves,
+                      q, p, c, q_new, p_new, c_new, n_blocks)
+    return q_new, p_new, c_new
+
+
+if HAVE_NUMBA:  # pragma: no branch
+
+    _jit = numba.njit(cache=True, nogil=True, error_model="numpy")
+    _parallel = numba.njit(parallel=True, cache=True, error_model="numpy")
+
+    @_jit
+    def _model_rows(kind, prm, m, rows, scratch):  # pragma: no cover - compiled
+        """V and dV/dx of the block's m positions into its rows; keep the coefficients."""
+        x = rows[_Q]
+        for k in range(m):
+            rows[_A0, k], rows[_A1, k] = tully_arguments(kind, prm, x[k])
+        exp_rows(rows[_A0], rows[_E0], scratch, m)
+        exp_rows(rows[_A1], rows[_E1], scratch, m)
+        for k in range(m):
+            v11, v22, v12, d11, d22, d12 = tully_elements(kind, prm, x[k], rows[_E0, k], rows[_E1, k])
+            rows[_V11, k] = v11
+            rows[_V22, k] = v22
+            rows[_V12, k] = v12
+            rows[_D11, k] = d11
+            rows[_D22, k] = d22
+            rows[_D12, k] = d12
+            rows[_B1R, k] = rows[_C1R, k]
+            rows[_B1I, k] = rows[_C1I, k]
+            rows[_B2R, k] = rows[_C2R, k]
+            rows[_B2I, k] = rows[_C2I, k]
+
+    @_jit
+    def _block_steps(kind, prm, taus, halves, m, rows, scratch):  # pragma: no cover - compiled
+        """All the steps of one block held in rows (positions, momenta, coefficients)."""
+        x = rows[_Q]
+        mom = rows[_P]
+        for s in range(taus.size):
+            tau = taus[s]
+            half = halves[s]
+            for k in range(m):
+                x[k] = x[k] + mom[k] * half
+            _model_rows(kind, prm, m, rows, scratch)
+            _two_state_block(m, tau, rows)
+            for k in range(m):
+                _redo_large_phase(rows, k, tau, rows[_B1R, k], rows[_B1I, k], rows[_B2R, k], rows[_B2I, k])
+            for k in range(m):
+                # the kick as kernels._kick2 forms it (dV/dx symmetric: dV_12 = dV_21)
+                force = (rows[_R00, k] * rows[_D11, k] + rows[_R11, k] * rows[_D22, k]
+                         + rows[_R01, k] * (rows[_D12, k] + rows[_D12, k]))
+                mom[k] = mom[k] - tau * force
+                x[k] = x[k] + mom[k] * half
+
+    @_parallel
+    def _kernel_tully(kind, prm, taus, halves, q, p, c, q_new, p_new, c_new,
+                      n_blocks):  # pragma: no cover - compiled
+        n = c.shape[0]
+        for blk in numba.prange(n_blocks):
+            rows = np.empty((_FUSED_ROWS, BLOCK))
+            scratch = np.empty(BLOCK, dtype=np.int64)
+            lo, hi = _block_bounds(blk, n, n_blocks)
+            for start in range(lo, hi, BLOCK):
+                m = min(BLOCK, hi - start)
+                for k in range(m):
+                    j = start + k
+                    rows[_Q, k] = q[j, 0]
+                    rows[_P, k] = p[j, 0]
+                    _load_coefficients(rows, k, c, j)
+                _block_steps(kind, prm, taus, halves, m, rows, scratch)
+                for k in range(m):
+                    j = start + k
+                    q_new[j, 0] = rows[_Q, k]
+                    p_new[j, 0] = rows[_P, k]
+                    c_new[j, 0] = complex(rows[_C1R, k], rows[_C1I, k])
+                    c_new[j, 1] = complex(rows[_C2R, k], rows[_C2I, k])
