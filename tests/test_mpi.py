@@ -39,6 +39,14 @@ def test_two_ranks_equal_one_process(tmp_path):
         assert distributed.attrs["mpi_ranks"] == 2
         for count in ("potential_evaluations", "gradient_evaluations", "hessian_evaluations"):
             assert distributed.attrs[count] == serial.attrs[count], (method, count)
+    # the fused Tully path: each rank's rows in their own blocks, the same bits as one process
+    tully = es.models.TullySimple()
+    distributed = es.load(tmp_path / "tully_fused.nc")
+    serial = es.run(tully, tully.initial_wavepacket(), "ehrenfest", n_traj=29, dt=2.0, t_final=400.0,
+                    output_every=25, seed=4, save_trajectories=True, backend="numba")
+    for name in ("population", "adiabatic_population", "trajectory_position", "trajectory_momentum"):
+        assert np.array_equal(distributed[name].values, serial[name].values), name
+    assert distributed.attrs["potential_evaluations"] == serial.attrs["potential_evaluations"]
 
 
 def test_failing_rank_ends_the_run(tmp_path):

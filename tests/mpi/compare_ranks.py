@@ -46,3 +46,10 @@ for method in ("ehrenfest", "speed"):
         save(res, f"{out}/{method}.nc")
     else:
         assert res is None
+
+# Tully's model under Ehrenfest takes the fused, time-blocked path (fused_steps.py)
+tully = es.models.TullySimple()
+res = es.run(tully, tully.initial_wavepacket(), "ehrenfest", n_traj=29, dt=2.0, t_final=400.0,
+             output_every=25, seed=4, save_trajectories=True, comm=comm, backend="numba")
+if comm.Get_rank() == 0:
+    save(res, f"{out}/tully_fused.nc")
