@@ -95,10 +95,10 @@ def furan_guess(bond_o_c=1.362, bond_c2_c3=1.361, bond_c3_c4=1.431, bond_c2_h=1.
     return [(el, 0.0, yz[0] * ANGSTROM, yz[1] * ANGSTROM) for el, yz in atoms]
 
 
-def _molecule(symbols, xyz, basis, charge=0):
+def _molecule(symbols, xyz, basis, charge=0, spin=0):
     from pyscf import gto
     return gto.M(atom=[(s, tuple(r)) for s, r in zip(symbols, np.asarray(xyz).reshape(-1, 3))],
-                 unit="Bohr", basis=basis, charge=charge, spin=0, verbose=0)
+                 unit="Bohr", basis=basis, charge=charge, spin=spin, verbose=0)
 
 
 #: Becke-grid level of the Kohn-Sham calculations (PySCF's 0-9 scale): one
@@ -108,17 +108,18 @@ GRID_LEVEL = 2
 
 
 def _mean_field(mol, xc: str, conv_tol: float, max_cycle: int = 100, density_fit: bool = False):
-    """A closed-shell RHF (xc = "hf") or RKS object, not yet run.
+    """An RHF/RKS object (xc = "hf" or a functional), UHF/UKS if mol.spin != 0; not yet run.
 
     ``density_fit``: Coulomb and exchange from density fitting (PySCF's
     default auxiliary basis), a smooth approximation several times cheaper
     than the exact four-index integrals for a 100-function dimer.
     """
     from pyscf import dft, scf
+    open_shell = mol.spin != 0
     if xc.lower() == "hf":
-        mf = scf.RHF(mol)
+        mf = scf.UHF(mol) if open_shell else scf.RHF(mol)
     else:
-        mf = dft.RKS(mol)
+        mf = dft.UKS(mol) if open_shell else dft.RKS(mol)
         mf.xc = xc
         mf.grids.level = GRID_LEVEL
     if density_fit:
@@ -130,7 +131,7 @@ def _mean_field(mol, xc: str, conv_tol: float, max_cycle: int = 100, density_fit
 
 
 def run_scf(mol, xc: str, conv_tol: float, dm0=None, where: str = "", density_fit: bool = False):
-    """Converge a closed-shell SCF; retry with level shift + second order; else ModelError.
+    """Converge an SCF (closed shell, or unrestricted if mol.spin != 0); retry; else ModelError.
 
     Fallback (documented): when DIIS from the given guess does not
     converge, the same guess is re-run with a 0.3 hartree level shift and
@@ -333,8 +334,11 @@ class RigidFragmentDimer(ExpensiveModel):
     mass of the two monomers, mu = M / 2 (electron masses). Every potential
     evaluation is one fragment-orbital diabatisation (two monomer SCFs, one
     dimer SCF); gradients and Hessians are finite differences in R through
-    the executor (:class:`ExpensiveModel`). State 0: carrier on monomer A
-    (at x = 0), state 1: on B. V in hartree.
+    the executor (:class:`ExpensiveModel`). With
+    ``diabatisation="block_localised"`` every evaluation is instead the
+    two-determinant NOCI of :mod:`.block_localised` (four monomer SCFs and
+    the determinants' matrix elements; hole transfer only). State 0:
+    carrier on monomer A (at x = 0), state 1: on B. V in hartree.
 
     Parameters
     ----------
@@ -343,6 +347,12 @@ class RigidFragmentDimer(ExpensiveModel):
         geometry from :func:`optimise_monomer`).
     basis, xc, carrier, conv_tol
         As in :class:`FragmentOrbitalDiabatic`.
+    diabatisation : {"fragment_orbital", "block_localised"}
+        The single point: :class:`FragmentOrbitalDiabatic` or
+        :class:`~ehrenspeed.models.block_localised.BlockLocalisedDiabatic`
+        (which needs ``carrier="hole"``).
+    diagonal : {"noci", "dft"}
+        Block-localised method only: as in ``BlockLocalisedDiabatic``.
     reference_separation : float
         R (bohr) at which the fragment-orbital phases are fixed and the
         model is probed.
@@ -354,6 +364,7 @@ class RigidFragmentDimer(ExpensiveModel):
 
     def __init__(self, monomer, basis: str = "6-31g", xc: str = "hf", carrier: str = "hole",
                  conv_tol: float = 1e-10, reference_separation: float = 3.6 * ANGSTROM, executor=None,
+                 diabatisation: str = "fragment_orbital", diagonal: str = "noci",
                  fd_step: float = EXPENSIVE_FD_STEP, hessian_step: float = EXPENSIVE_HESSIAN_STEP,
                  max_workers: int | None = None, chunksize: int = 1):
         self._record_parameters(locals())
@@ -362,7 +373,17 @@ class RigidFragmentDimer(ExpensiveModel):
             raise InputError(f"reference_separation must be positive, got {reference_separation}")
         monomer = [tuple(a) for a in monomer]
         symbols, q_ref = stacked_dimer(monomer, reference_separation)
-        point = FragmentOrbitalDiabatic(symbols, len(monomer), basis, xc, carrier, conv_tol)
+        if diabatisation == "fragment_orbital":
+            point = FragmentOrbitalDiabatic(symbols, len(monomer), basis, xc, carrier, conv_tol)
+        elif diabatisation == "block_localised":
+            from .block_localised import BlockLocalisedDiabatic
+            if carrier != "hole":
+                raise InputError(f"diabatisation 'block_localised' does hole transfer only, got "
+                                 f"carrier {carrier!r}")
+            point = BlockLocalisedDiabatic(symbols, len(monomer), basis, xc, diagonal, conv_tol)
+        else:
+            raise InputError(f"diabatisation must be 'fragment_orbital' or 'block_localised', "
+                             f"got {diabatisation!r}")
         point.set_reference(q_ref)
         mass = cartesian_masses([a[0] for a in monomer])[::3].sum() / 2.0
         super().__init__(RigidSeparation(monomer, point), 2, 1, mass, executor=executor, fd_step=fd_step,
