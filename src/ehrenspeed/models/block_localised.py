@@ -68,7 +68,14 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import InputError, ModelError
-from .fragment_diabatisation import _mean_field, _molecule, run_scf
+from .fragment_diabatisation import (
+    _mean_field,
+    _molecule,
+    dimer_geometry,
+    each_monomer,
+    largest_positive,
+    run_scf,
+)
 
 #: Smallest singular value of an orbital-overlap matrix M the Loewdin
 #: formula accepts (it inverts M): below it two determinants are
@@ -198,16 +205,11 @@ class BlockLocalisedDiabatic:
         """Fix the monomer HOMOs' phases by those at geometry q (largest coefficient > 0)."""
         self.reference_homos = None
         xyz = np.asarray(q, float).reshape(-1, 3)
-        homos = []
-        for frag in self._monomers(xyz, "reference geometry"):
-            h = frag["neutral"][:, -1]
-            homos.append(h * np.sign(h[np.argmax(np.abs(h))]))
-        self.reference_homos = homos
+        self.reference_homos = [largest_positive(frag["neutral"][:, -1])
+                                for frag in self._monomers(xyz, "reference geometry")]
 
     def _monomers(self, xyz, where):
-        na = self.n_atoms_a
-        return (self._monomer(self.symbols[:na], xyz[:na], 0, f"monomer A, {where}"),
-                self._monomer(self.symbols[na:], xyz[na:], 1, f"monomer B, {where}"))
+        return each_monomer(self._monomer, self.symbols, self.n_atoms_a, xyz, where)
 
     def _monomer(self, symbols, xyz, index, where):
         """Neutral (closed-shell) and cation (doublet, hole in beta) SCFs of one monomer.
@@ -255,23 +257,10 @@ class BlockLocalisedDiabatic:
         from pyscf import lib
 
         lib.num_threads(1)
-        xyz = np.asarray(q, float).reshape(-1, 3)
-        if xyz.shape[0] != len(self.symbols):
-            raise InputError(f"geometry has {xyz.shape[0]} atoms, the dimer {len(self.symbols)}")
-        na = self.n_atoms_a
-        where = f"R_AB = {np.linalg.norm(xyz[:na].mean(0) - xyz[na:].mean(0)):.4f} bohr"
-        frag_a, frag_b = self._monomers(xyz, where)
+        xyz, where = dimer_geometry(q, self.symbols, self.n_atoms_a)
         mol = _molecule(self.symbols, xyz, self.basis, charge=1, spin=1)
-        nao_a = frag_a["neutral"].shape[0]
-        rows_a, rows_b = slice(0, nao_a), slice(nao_a, mol.nao)
-
-        def determinant(orbitals_a, orbitals_b):
-            """Per spin: A's occupied orbitals, then B's, in the dimer basis (one fixed order)."""
-            return tuple(np.hstack([_embed(ca, rows_a, mol.nao), _embed(cb, rows_b, mol.nao)])
-                         for ca, cb in zip(orbitals_a, orbitals_b))
-
-        neutral_a, neutral_b = (frag_a["neutral"],) * 2, (frag_b["neutral"],) * 2
-        dets = [determinant(frag_a["cation"], neutral_b), determinant(neutral_a, frag_b["cation"])]
+        frag_a, frag_b = self._monomers(xyz, where)
+        dets = self._determinants(mol, frag_a, frag_b)
         s_raw, h_raw = determinant_matrix_elements(mol, dets)
         norm = np.sqrt(np.diag(s_raw))
         overlap = s_raw / np.outer(norm, norm)
@@ -283,6 +272,25 @@ class BlockLocalisedDiabatic:
         return {"diabatic": v, "adiabatic": np.linalg.eigvalsh(v), "hamiltonian": hamiltonian,
                 "overlap": overlap,
                 "monomer_energies": np.array([frag_a["energies"], frag_b["energies"]])}
+
+    def _determinants(self, mol, frag_a, frag_b):
+        """[(alpha, beta) hole on A, (alpha, beta) hole on B]: occupied AO coefficients (nao, n)."""
+        nao_a = frag_a["neutral"].shape[0]
+        rows_a, rows_b = slice(0, nao_a), slice(nao_a, mol.nao)
+
+        def determinant(orbitals_a, orbitals_b):
+            # per spin: A's occupied orbitals, then B's, in the dimer basis (one fixed order)
+            return tuple(np.hstack([_embed(ca, rows_a, mol.nao), _embed(cb, rows_b, mol.nao)])
+                         for ca, cb in zip(orbitals_a, orbitals_b))
+
+        neutral_a, neutral_b = (frag_a["neutral"],) * 2, (frag_b["neutral"],) * 2
+        return [determinant(frag_a["cation"], neutral_b), determinant(neutral_a, frag_b["cation"])]
+
+    def determinants(self, q):
+        """The two block-localised determinants at geometry q (bohr), as :meth:`_determinants`."""
+        xyz = np.asarray(q, float).reshape(-1, 3)
+        mol = _molecule(self.symbols, xyz, self.basis, charge=1, spin=1)
+        return self._determinants(mol, *self._monomers(xyz, "determinants"))
 
     def _functional_shift(self, mol, dets, hamiltonian):
         """Delta_i = E_xc[D_ii] - E_HF[D_ii] of each normalised determinant's density (hartree)."""

@@ -183,6 +183,26 @@ def optimise_monomer(atoms, basis: str, xc: str, conv_tol: float = 1e-10, gtol: 
     return [(s, *r) for s, r in zip(symbols, xyz)]
 
 
+def largest_positive(c):
+    """An orbital's coefficients with the sign that makes its largest one positive (a phase convention)."""
+    return c * np.sign(c[np.argmax(np.abs(c))])
+
+
+def each_monomer(calculation, symbols, n_atoms_a: int, xyz, where: str) -> tuple:
+    """``calculation(symbols, xyz, index, where)`` for monomer A (the first ``n_atoms_a`` atoms), then B."""
+    return (calculation(symbols[:n_atoms_a], xyz[:n_atoms_a], 0, f"monomer A, {where}"),
+            calculation(symbols[n_atoms_a:], xyz[n_atoms_a:], 1, f"monomer B, {where}"))
+
+
+def dimer_geometry(q, symbols, n_atoms_a: int) -> tuple[np.ndarray, str]:
+    """Atoms (n, 3) of a dimer geometry q (bohr), checked, and a label "R_AB = ... bohr" for messages."""
+    xyz = np.asarray(q, float).reshape(-1, 3)
+    if xyz.shape[0] != len(symbols):
+        raise InputError(f"geometry has {xyz.shape[0]} atoms, the dimer {len(symbols)}")
+    na = n_atoms_a
+    return xyz, f"R_AB = {np.linalg.norm(xyz[:na].mean(0) - xyz[na:].mean(0)):.4f} bohr"
+
+
 class FragmentOrbitalDiabatic:
     """The single point: dimer geometry q (D,) -> 2 x 2 diabatic matrix (picklable).
 
@@ -222,16 +242,13 @@ class FragmentOrbitalDiabatic:
     def set_reference(self, q) -> None:
         """Fix the fragment orbitals' phases by those at geometry q (largest coefficient > 0)."""
         self.reference_orbitals = None
-        ref = []
-        for c, *_ in self._fragments(np.asarray(q, float).reshape(-1, 3), "reference geometry"):
-            ref.append(c * np.sign(c[np.argmax(np.abs(c))]))
-        self.reference_orbitals = ref
+        xyz = np.asarray(q, float).reshape(-1, 3)
+        self.reference_orbitals = [largest_positive(c) for c, *_ in
+                                   self._fragments(xyz, "reference geometry")]
 
     def _fragments(self, xyz, where):
         """Both monomers' SCFs (only the monomers: enough for the fragment orbitals)."""
-        na = self.n_atoms_a
-        return (self._fragment(self.symbols[:na], xyz[:na], 0, f"monomer A, {where}"),
-                self._fragment(self.symbols[na:], xyz[na:], 1, f"monomer B, {where}"))
+        return each_monomer(self._fragment, self.symbols, self.n_atoms_a, xyz, where)
 
     def _fragment(self, symbols, xyz, index, where):
         """Monomer SCF: (frontier orbital, its AO overlap, density, SCF object)."""
@@ -261,11 +278,7 @@ class FragmentOrbitalDiabatic:
         from pyscf import lib
 
         lib.num_threads(1)
-        xyz = np.asarray(q, float).reshape(-1, 3)
-        if xyz.shape[0] != len(self.symbols):
-            raise InputError(f"geometry has {xyz.shape[0]} atoms, the dimer {len(self.symbols)}")
-        na = self.n_atoms_a
-        where = f"R_AB = {np.linalg.norm(xyz[:na].mean(0) - xyz[na:].mean(0)):.4f} bohr"
+        xyz, where = dimer_geometry(q, self.symbols, self.n_atoms_a)
         (ca, dma, ea), (cb, dmb, eb) = self._fragments(xyz, where)
         nao_a, nao_b = ca.size, cb.size
         phi = np.zeros((nao_a + nao_b, 2))
