@@ -228,7 +228,7 @@ def test_agrees_with_pyscf_forge_msdft_matrix_elements(point):
 @pytest.mark.slow
 @needs_pyscf
 def test_furan_coupling_agrees_in_trend_with_the_fragment_orbital_scan():
-    """Furan dimer, B3LYP/6-31G monomer orbitals (the shipped scan's level), 3 separations (~3 min).
+    """Furan dimer, B3LYP/6-31G monomer orbitals (the shipped scan's level), 3 separations (3-8 min).
 
     Measured (this test's numbers): |V12| = 0.533, 0.285, 0.121 eV at 3.4, 3.8, 4.3 A, against
     the fragment-orbital scan's 0.408, 0.223, 0.0996 eV (ratio 1.31, 1.28, 1.22); decay constants
