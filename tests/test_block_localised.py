@@ -253,3 +253,27 @@ def test_furan_coupling_agrees_in_trend_with_the_fragment_orbital_scan():
     decay = -np.polyfit(separations, np.log(np.abs(coupling)), 1)[0]
     decay_fo = -np.polyfit(separations, np.log(np.abs(fragment_orbital)), 1)[0]
     assert 0.8 < decay / decay_fo < 1.25, (decay, decay_fo)
+
+
+@needs_pyscf
+def test_full_cartesian_model_counts_and_differentiates():
+    """All 12 Cartesian coordinates through from_single_point: counted calls, consistent gradient."""
+    from ehrenspeed.models import from_single_point
+    from ehrenspeed.molecular import cartesian_masses
+
+    symbols, q0 = stacked_dimer(H2, 3.0 * ANGSTROM)
+    point = block_localised(symbols, 2, "sto-3g", "hf")
+    point.set_reference(q0)
+    model = from_single_point(point, 2, q0.size, cartesian_masses(point.symbols), executor="serial",
+                              probe=q0)
+    try:
+        assert model.calls.total == 1                       # the probe
+        g = model.gradient(q0[None])[0]                     # (D, 2, 2), central differences
+        assert model.calls.total == 1 + 2 * q0.size
+        direction = np.random.default_rng(5).normal(size=q0.size)
+        direction /= np.linalg.norm(direction)
+        step = 0.02
+        dv = point(q0 + step * direction) - point(q0 - step * direction)
+        assert np.abs(dv - 2 * step * np.einsum("d,dij->ij", direction, g)).max() < 1e-6
+    finally:
+        model.close()
