@@ -28,7 +28,7 @@ from ehrenspeed.models.fragment_diabatisation import (
     run_scf,
     stacked_dimer,
 )
-from ehrenspeed.models.furan_abinitio import abinitio_parameters, fit_scan, read_scan
+from ehrenspeed.models.furan_abinitio import SCAN_FILES, abinitio_parameters, fit_scan, read_scan
 from ehrenspeed.models.pyscf_dimer import MONOMERS
 from ehrenspeed.units import ANGSTROM, EV
 
@@ -169,14 +169,18 @@ def test_parameter_sets():
     # an explicit keyword overrides the set; the mass is the same reduced mass
     assert es.models.FuranDimer(parameters="abinitio", h0_ev=0.1).h0 == pytest.approx(0.1 * EV)
     assert fitted.reduced_mass == default.reduced_mass
-    with pytest.raises(InputError, match="'illustrative' or 'abinitio'"):
+    with pytest.raises(InputError, match="'illustrative', 'abinitio', 'abinitio-wb97xd'"):
         es.models.FuranDimer(parameters="almo")
+    wb97xd = es.models.FuranDimer(parameters="abinitio-wb97xd")
+    assert wb97xd.parameter_set == "abinitio-wb97xd"
+    assert wb97xd.b == pytest.approx(abinitio_parameters("abinitio-wb97xd")["b_per_angstrom"] / ANGSTROM)
 
 
-def test_abinitio_fit_describes_the_shipped_scan():
-    scan = read_scan()
+@pytest.mark.parametrize("name", list(SCAN_FILES))
+def test_abinitio_fit_describes_the_shipped_scan(name):
+    scan = read_scan(SCAN_FILES[name])
     assert any("level:" in line for line in scan["header"])
-    model = es.models.FuranDimer(parameters="abinitio")
+    model = es.models.FuranDimer(parameters=name)
     r = scan["R_angstrom"] * ANGSTROM
     v = model.potential(r[:, None])
     v11 = 0.5 * (scan["V11_hartree"] + scan["V22_hartree"])
