@@ -20,7 +20,8 @@ one dimer geometry:
 3. their 2 x 2 Hamiltonian H_ij = <Phi_i|H|Phi_j> and overlap
    S_ij = <Phi_i|Phi_j> with the full electronic Hamiltonian of the dimer,
    by the generalised Slater-Condon rules for non-orthogonal determinants
-   (Loewdin's formula through the transition density matrix): per spin
+   (Loewdin's formula through the transition density matrix; P.-O. Loewdin,
+   "Quantum Theory of Many-Particle Systems. I", 1955): per spin
    M = C_i^T S_AO C_j, <Phi_i|Phi_j> = det M_alpha det M_beta and the
    transition density D_ij = C_j M^{-1} C_i^T, with which the energy has
    the Hartree-Fock form, E_ij = E_nuc + tr(h D) + 1/2 tr(D J[D]) -
@@ -44,10 +45,13 @@ E_i^DFT = E_xc-functional[D_ii] (non-self-consistent, in the dimer), and
 shifts the coupling consistently, H'_ij = H_ij + S_ij (Delta_i + Delta_j)/2
 with Delta_i = E_i^DFT - E_i^HF: for Delta_1 = Delta_2 (a symmetric dimer)
 this is V' = V + Delta 1, the HF coupling with DFT site energies. This
-shift is our choice, in the spirit of multistate DFT (DFT energies for the
-block-localised diabats, a wave-function-like coupling); it is not the
-MSDFT2 transition-density functional of the ALMO(MSDFT2) method. See
-docs/onthefly.md section 7.
+shift is the "overlap-scaled average of correlation" of pyscf-forge's
+MSDFT code (``coup=2``, after Bao, Hettich, Shi and Gao, J. Chem. Theory
+Comput. 17, 240 (2021), as that code cites it); it is not the MSDFT2
+coupling of ALMO(MSDFT2) (Mao, Montoya-Castillo and Markland,
+arXiv:1909.00093), which takes the coupling's exchange-correlation part
+from the symmetrised transition density, between ALMO diabats relaxed in
+the dimer. See docs/onthefly.md section 7.
 
 V depends on q alone: every SCF starts from a guess built from q (atomic
 "minao" for the neutral monomers, the neutral density for the cations);
