@@ -360,26 +360,26 @@ class RigidFragmentDimer(ExpensiveModel):
         geometry from :func:`optimise_monomer`).
     basis, xc, carrier, conv_tol
         As in :class:`FragmentOrbitalDiabatic`.
+    reference_separation : float
+        R (bohr) at which the fragment-orbital phases are fixed and the
+        model is probed.
+    executor, fd_step, hessian_step, max_workers, chunksize
+        As in :class:`ExpensiveModel`.
     diabatisation : {"fragment_orbital", "block_localised"}
         The single point: :class:`FragmentOrbitalDiabatic` or
         :class:`~ehrenspeed.models.block_localised.BlockLocalisedDiabatic`
         (which needs ``carrier="hole"``).
     diagonal : {"noci", "dft"}
         Block-localised method only: as in ``BlockLocalisedDiabatic``.
-    reference_separation : float
-        R (bohr) at which the fragment-orbital phases are fixed and the
-        model is probed.
-    executor, fd_step, hessian_step, max_workers, chunksize
-        As in :class:`ExpensiveModel`.
     """
 
     name = "rigid_fragment_dimer"
 
     def __init__(self, monomer, basis: str = "6-31g", xc: str = "hf", carrier: str = "hole",
                  conv_tol: float = 1e-10, reference_separation: float = 3.6 * ANGSTROM, executor=None,
-                 diabatisation: str = "fragment_orbital", diagonal: str = "noci",
                  fd_step: float = EXPENSIVE_FD_STEP, hessian_step: float = EXPENSIVE_HESSIAN_STEP,
-                 max_workers: int | None = None, chunksize: int = 1):
+                 max_workers: int | None = None, chunksize: int = 1,
+                 diabatisation: str = "fragment_orbital", diagonal: str = "noci"):
         self._record_parameters(locals())
         require_pyscf("RigidFragmentDimer")
         if not reference_separation > 0:
