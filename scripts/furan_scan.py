@@ -31,6 +31,7 @@ from ehrenspeed.models.fragment_diabatisation import (
     optimise_monomer,
     stacked_dimer,
 )
+from ehrenspeed.models.furan_abinitio import scan_monomer
 from ehrenspeed.units import ANGSTROM, EV
 
 
@@ -45,6 +46,9 @@ def main(argv=None):
     parser.add_argument("--optimise", action="store_true",
                         help="optimise the neutral monomer at this level first (else the approximate "
                              "gas-phase geometry of furan_guess)")
+    parser.add_argument("--monomer-from", metavar="CSV",
+                        help="take the monomer geometry from an earlier scan's header (e.g. the shipped "
+                             "B3LYP/6-31G scan) instead of optimising it again")
     parser.add_argument("--conv-tol", type=float, default=1e-8)
     parser.add_argument("--no-density-fit", action="store_true", help="exact four-index integrals")
     parser.add_argument("--out", required=True)
@@ -54,8 +58,16 @@ def main(argv=None):
 
     t0 = time.time()
     monomer = furan_guess()
+    if args.optimise and args.monomer_from:
+        parser.error("--optimise and --monomer-from exclude each other")
     if args.optimise:
         monomer = optimise_monomer(monomer, args.basis, args.xc, conv_tol=args.conv_tol)
+        monomer_origin = "optimised at this level"
+    elif args.monomer_from:
+        monomer = scan_monomer(args.monomer_from)
+        monomer_origin = f"from the header of {args.monomer_from}"
+    else:
+        monomer_origin = "approximate (furan_guess)"
     t_opt = time.time() - t0
     print(f"monomer ready in {t_opt:.0f} s", flush=True)
     symbols, q_ref = stacked_dimer(monomer, 3.6 * ANGSTROM)
@@ -79,10 +91,13 @@ def main(argv=None):
                 f"PySCF {pyscf.__version__}, Python {platform.python_version()}\n")
         f.write("# method: fragment-orbital diabatisation (monomer HOMOs, Loewdin-orthogonalised, in the "
                 "neutral dimer's Fock matrix; V = E_neutral - h)\n")
+        if "wb97x_d" in args.xc.lower():
+            f.write("# note: wB97X-D's exchange-correlation part only (libxc); its empirical "
+                    "dispersion term is not in PySCF and is not included\n")
         f.write(f"# level: xc = {args.xc}, basis = {args.basis}, SCF conv_tol = {args.conv_tol:g} hartree, "
                 f"density fitting {'off' if args.no_density_fit else 'on'}, Becke grid level {GRID_LEVEL}\n")
         f.write("# geometry: two rigid monomers face to face along x (planes parallel, eclipsed), "
-                f"monomer {'optimised at this level' if args.optimise else 'approximate (furan_guess)'}; "
+                f"monomer {monomer_origin}; "
                 "atoms of one monomer (element x y z, bohr):\n")
         f.writelines(f"#   {atom[0]} {atom[1]:.6f} {atom[2]:.6f} {atom[3]:.6f}\n" for atom in monomer)
         f.write(f"# cost: monomer {t_opt:.0f} s; per point {times.mean():.0f} s mean "

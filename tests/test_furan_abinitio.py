@@ -10,6 +10,12 @@ import importlib.util
 
 import numpy as np
 import pytest
+from conftest import (
+    check_depends_on_geometry_alone,
+    check_exponential_decay,
+    check_random_wobble,
+    check_smooth_separation_scan,
+)
 
 import ehrenspeed as es
 from ehrenspeed.config import load_config
@@ -22,7 +28,7 @@ from ehrenspeed.models.fragment_diabatisation import (
     run_scf,
     stacked_dimer,
 )
-from ehrenspeed.models.furan_abinitio import abinitio_parameters, fit_scan, read_scan
+from ehrenspeed.models.furan_abinitio import SCAN_FILES, abinitio_parameters, fit_scan, read_scan
 from ehrenspeed.models.pyscf_dimer import MONOMERS
 from ehrenspeed.units import ANGSTROM, EV
 
@@ -59,51 +65,29 @@ def test_symmetric_dimer_has_equal_site_energies(scan):
 @needs_pyscf
 def test_coupling_decays_exponentially_with_one_sign(scan):
     r, v = scan
-    coupling = v[:, 0, 1]
-    assert np.all(coupling < 0) or np.all(coupling > 0)
-    log_h = np.log(np.abs(coupling))
-    slope, intercept = np.polyfit(r, log_h, 1)
-    residual = log_h - (slope * r + intercept)
     # |V12| = H0 exp(-b R), b ~ 1.2 / bohr here. ln|V12| spans 2.85 (a factor 17);
     # the log-linear fit misses by at most 0.064 (2.2 % of that): the local decay
     # constant grows by ~20 % over the range, as the Gaussian basis tails fall
     # off faster than exponentially
-    assert -3.0 < slope < -0.5
-    assert np.abs(residual).max() < 0.03 * np.ptp(log_h), residual
+    check_exponential_decay(r, v[:, 0, 1], 0.03)
 
 
 @needs_pyscf
 def test_smooth_along_a_fine_scan(point):
-    # step h = 0.05 bohr: smooth V has 4th differences ~ (k h)^2 ~ 0.02 of the
-    # 2nd ones (k ~ 3 / bohr, the repulsive wall); a jump or kink (a lost
-    # phase, a switched SCF solution) would make them comparable
-    separations = 3.8 * ANGSTROM + 0.05 * np.arange(6)
-    v = np.array([point(stacked_dimer(ETHYLENE, r)[1]) for r in separations])
-    for series in (v[:, 0, 0], np.log(np.abs(v[:, 0, 1]))):
-        assert np.abs(np.diff(series, 4)).max() < 0.1 * np.abs(np.diff(series, 2)).max()
+    check_smooth_separation_scan(point, ETHYLENE, 3.8 * ANGSTROM)
 
 
 @needs_pyscf
 def test_random_wobble_keeps_phase_and_is_smooth(point):
-    rng = np.random.default_rng(7)
-    _, q0 = stacked_dimer(ETHYLENE, 3.8 * ANGSTROM)
-    path = q0 + np.cumsum(rng.normal(scale=0.01, size=(8, q0.size)), axis=0)
-    v = np.array([point(q) for q in path])
-    assert np.all(np.sign(v[:, 0, 1]) == np.sign(v[0, 0, 1]))
-    # a lost phase would jump V12 by 2 |V12| (~0.1 hartree here)
-    assert np.abs(np.diff(v[:, 0, 1])).max() < 0.1 * np.abs(v[:, 0, 1]).min()
+    check_random_wobble(point, stacked_dimer(ETHYLENE, 3.8 * ANGSTROM)[1], seed=7)
 
 
 @needs_pyscf
 def test_depends_on_geometry_alone(point):
-    geometries = [stacked_dimer(ETHYLENE, r * ANGSTROM)[1] for r in (3.5, 4.5, 3.9)]
-    forward = [point(q) for q in geometries]
-    backward = [point(q) for q in geometries[::-1]][::-1]
     fresh = FragmentOrbitalDiabatic(point.symbols, 6, "sto-3g", "hf")
     fresh.reference_orbitals = point.reference_orbitals
-    again = [fresh(q) for q in geometries]
-    for a, b, c in zip(forward, backward, again):
-        assert np.array_equal(a, b) and np.array_equal(a, c)
+    check_depends_on_geometry_alone(point, fresh, [stacked_dimer(ETHYLENE, r * ANGSTROM)[1]
+                                                   for r in (3.5, 4.5, 3.9)])
 
 
 @needs_pyscf
@@ -185,14 +169,18 @@ def test_parameter_sets():
     # an explicit keyword overrides the set; the mass is the same reduced mass
     assert es.models.FuranDimer(parameters="abinitio", h0_ev=0.1).h0 == pytest.approx(0.1 * EV)
     assert fitted.reduced_mass == default.reduced_mass
-    with pytest.raises(InputError, match="'illustrative' or 'abinitio'"):
+    with pytest.raises(InputError, match="'illustrative', 'abinitio', 'abinitio-wb97xd'"):
         es.models.FuranDimer(parameters="almo")
+    wb97xd = es.models.FuranDimer(parameters="abinitio-wb97xd")
+    assert wb97xd.parameter_set == "abinitio-wb97xd"
+    assert wb97xd.b == pytest.approx(abinitio_parameters("abinitio-wb97xd")["b_per_angstrom"] / ANGSTROM)
 
 
-def test_abinitio_fit_describes_the_shipped_scan():
-    scan = read_scan()
+@pytest.mark.parametrize("name", list(SCAN_FILES))
+def test_abinitio_fit_describes_the_shipped_scan(name):
+    scan = read_scan(SCAN_FILES[name])
     assert any("level:" in line for line in scan["header"])
-    model = es.models.FuranDimer(parameters="abinitio")
+    model = es.models.FuranDimer(parameters=name)
     r = scan["R_angstrom"] * ANGSTROM
     v = model.potential(r[:, None])
     v11 = 0.5 * (scan["V11_hartree"] + scan["V22_hartree"])

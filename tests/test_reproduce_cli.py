@@ -39,7 +39,7 @@ def test_unknown_parameter_set_exits_2_and_creates_nothing(tmp_path, capsys, nam
 def test_furan_reproduction_offers_the_abinitio_fit():
     from ehrenspeed.reproduce import furan
 
-    assert furan.PARAMETER_SETS == ("illustrative", "abinitio")
+    assert furan.PARAMETER_SETS == ("illustrative", "abinitio", "abinitio-wb97xd")
     assert es.models.FuranDimer(parameters="abinitio").parameter_set == "abinitio"
 
 

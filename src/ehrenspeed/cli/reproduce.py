@@ -24,7 +24,7 @@ NAMES = ("pyrazine", "pyrazine4", "pyrazine24", "chemisorption", "furan", "retin
 @click.option("--progress/--no-progress", default=None,
               help="Progress bars on the long parts [default: on when stderr is a terminal].")
 @click.option("--parameters", default=None, metavar="SET",
-              help="A named parameter set of the model (furan: illustrative [default] or abinitio).")
+              help="A named parameter set of the model (furan: illustrative [default], abinitio or abinitio-wb97xd).")
 def command(name, output, quick, seed, progress, parameters):
     """Reproduce NAME: pyrazine, pyrazine4, pyrazine24, chemisorption, furan, retinal, primer, tged or fssh.
 

@@ -95,10 +95,10 @@ def furan_guess(bond_o_c=1.362, bond_c2_c3=1.361, bond_c3_c4=1.431, bond_c2_h=1.
     return [(el, 0.0, yz[0] * ANGSTROM, yz[1] * ANGSTROM) for el, yz in atoms]
 
 
-def _molecule(symbols, xyz, basis, charge=0):
+def _molecule(symbols, xyz, basis, charge=0, spin=0):
     from pyscf import gto
     return gto.M(atom=[(s, tuple(r)) for s, r in zip(symbols, np.asarray(xyz).reshape(-1, 3))],
-                 unit="Bohr", basis=basis, charge=charge, spin=0, verbose=0)
+                 unit="Bohr", basis=basis, charge=charge, spin=spin, verbose=0)
 
 
 #: Becke-grid level of the Kohn-Sham calculations (PySCF's 0-9 scale): one
@@ -108,17 +108,18 @@ GRID_LEVEL = 2
 
 
 def _mean_field(mol, xc: str, conv_tol: float, max_cycle: int = 100, density_fit: bool = False):
-    """A closed-shell RHF (xc = "hf") or RKS object, not yet run.
+    """An RHF/RKS object (xc = "hf" or a functional), UHF/UKS if mol.spin != 0; not yet run.
 
     ``density_fit``: Coulomb and exchange from density fitting (PySCF's
     default auxiliary basis), a smooth approximation several times cheaper
     than the exact four-index integrals for a 100-function dimer.
     """
     from pyscf import dft, scf
+    open_shell = mol.spin != 0
     if xc.lower() == "hf":
-        mf = scf.RHF(mol)
+        mf = scf.UHF(mol) if open_shell else scf.RHF(mol)
     else:
-        mf = dft.RKS(mol)
+        mf = dft.UKS(mol) if open_shell else dft.RKS(mol)
         mf.xc = xc
         mf.grids.level = GRID_LEVEL
     if density_fit:
@@ -130,7 +131,7 @@ def _mean_field(mol, xc: str, conv_tol: float, max_cycle: int = 100, density_fit
 
 
 def run_scf(mol, xc: str, conv_tol: float, dm0=None, where: str = "", density_fit: bool = False):
-    """Converge a closed-shell SCF; retry with level shift + second order; else ModelError.
+    """Converge an SCF (closed shell, or unrestricted if mol.spin != 0); retry; else ModelError.
 
     Fallback (documented): when DIIS from the given guess does not
     converge, the same guess is re-run with a 0.3 hartree level shift and
@@ -182,6 +183,26 @@ def optimise_monomer(atoms, basis: str, xc: str, conv_tol: float = 1e-10, gtol: 
     return [(s, *r) for s, r in zip(symbols, xyz)]
 
 
+def largest_positive(c):
+    """An orbital's coefficients with the sign that makes its largest one positive (a phase convention)."""
+    return c * np.sign(c[np.argmax(np.abs(c))])
+
+
+def each_monomer(calculation, symbols, n_atoms_a: int, xyz, where: str) -> tuple:
+    """``calculation(symbols, xyz, index, where)`` for monomer A (the first ``n_atoms_a`` atoms), then B."""
+    return (calculation(symbols[:n_atoms_a], xyz[:n_atoms_a], 0, f"monomer A, {where}"),
+            calculation(symbols[n_atoms_a:], xyz[n_atoms_a:], 1, f"monomer B, {where}"))
+
+
+def dimer_geometry(q, symbols, n_atoms_a: int) -> tuple[np.ndarray, str]:
+    """Atoms (n, 3) of a dimer geometry q (bohr), checked, and a label "R_AB = ... bohr" for messages."""
+    xyz = np.asarray(q, float).reshape(-1, 3)
+    if xyz.shape[0] != len(symbols):
+        raise InputError(f"geometry has {xyz.shape[0]} atoms, the dimer {len(symbols)}")
+    na = n_atoms_a
+    return xyz, f"R_AB = {np.linalg.norm(xyz[:na].mean(0) - xyz[na:].mean(0)):.4f} bohr"
+
+
 class FragmentOrbitalDiabatic:
     """The single point: dimer geometry q (D,) -> 2 x 2 diabatic matrix (picklable).
 
@@ -221,16 +242,13 @@ class FragmentOrbitalDiabatic:
     def set_reference(self, q) -> None:
         """Fix the fragment orbitals' phases by those at geometry q (largest coefficient > 0)."""
         self.reference_orbitals = None
-        ref = []
-        for c, *_ in self._fragments(np.asarray(q, float).reshape(-1, 3), "reference geometry"):
-            ref.append(c * np.sign(c[np.argmax(np.abs(c))]))
-        self.reference_orbitals = ref
+        xyz = np.asarray(q, float).reshape(-1, 3)
+        self.reference_orbitals = [largest_positive(c) for c, *_ in
+                                   self._fragments(xyz, "reference geometry")]
 
     def _fragments(self, xyz, where):
         """Both monomers' SCFs (only the monomers: enough for the fragment orbitals)."""
-        na = self.n_atoms_a
-        return (self._fragment(self.symbols[:na], xyz[:na], 0, f"monomer A, {where}"),
-                self._fragment(self.symbols[na:], xyz[na:], 1, f"monomer B, {where}"))
+        return each_monomer(self._fragment, self.symbols, self.n_atoms_a, xyz, where)
 
     def _fragment(self, symbols, xyz, index, where):
         """Monomer SCF: (frontier orbital, its AO overlap, density, SCF object)."""
@@ -260,11 +278,7 @@ class FragmentOrbitalDiabatic:
         from pyscf import lib
 
         lib.num_threads(1)
-        xyz = np.asarray(q, float).reshape(-1, 3)
-        if xyz.shape[0] != len(self.symbols):
-            raise InputError(f"geometry has {xyz.shape[0]} atoms, the dimer {len(self.symbols)}")
-        na = self.n_atoms_a
-        where = f"R_AB = {np.linalg.norm(xyz[:na].mean(0) - xyz[na:].mean(0)):.4f} bohr"
+        xyz, where = dimer_geometry(q, self.symbols, self.n_atoms_a)
         (ca, dma, ea), (cb, dmb, eb) = self._fragments(xyz, where)
         nao_a, nao_b = ca.size, cb.size
         phi = np.zeros((nao_a + nao_b, 2))
@@ -333,8 +347,11 @@ class RigidFragmentDimer(ExpensiveModel):
     mass of the two monomers, mu = M / 2 (electron masses). Every potential
     evaluation is one fragment-orbital diabatisation (two monomer SCFs, one
     dimer SCF); gradients and Hessians are finite differences in R through
-    the executor (:class:`ExpensiveModel`). State 0: carrier on monomer A
-    (at x = 0), state 1: on B. V in hartree.
+    the executor (:class:`ExpensiveModel`). With
+    ``diabatisation="block_localised"`` every evaluation is instead the
+    two-determinant NOCI of :mod:`.block_localised` (four monomer SCFs and
+    the determinants' matrix elements; hole transfer only). State 0:
+    carrier on monomer A (at x = 0), state 1: on B. V in hartree.
 
     Parameters
     ----------
@@ -348,6 +365,12 @@ class RigidFragmentDimer(ExpensiveModel):
         model is probed.
     executor, fd_step, hessian_step, max_workers, chunksize
         As in :class:`ExpensiveModel`.
+    diabatisation : {"fragment_orbital", "block_localised"}
+        The single point: :class:`FragmentOrbitalDiabatic` or
+        :class:`~ehrenspeed.models.block_localised.BlockLocalisedDiabatic`
+        (which needs ``carrier="hole"``).
+    diagonal : {"noci", "dft"}
+        Block-localised method only: as in ``BlockLocalisedDiabatic``.
     """
 
     name = "rigid_fragment_dimer"
@@ -355,14 +378,25 @@ class RigidFragmentDimer(ExpensiveModel):
     def __init__(self, monomer, basis: str = "6-31g", xc: str = "hf", carrier: str = "hole",
                  conv_tol: float = 1e-10, reference_separation: float = 3.6 * ANGSTROM, executor=None,
                  fd_step: float = EXPENSIVE_FD_STEP, hessian_step: float = EXPENSIVE_HESSIAN_STEP,
-                 max_workers: int | None = None, chunksize: int = 1):
+                 max_workers: int | None = None, chunksize: int = 1,
+                 diabatisation: str = "fragment_orbital", diagonal: str = "noci"):
         self._record_parameters(locals())
         require_pyscf("RigidFragmentDimer")
         if not reference_separation > 0:
             raise InputError(f"reference_separation must be positive, got {reference_separation}")
         monomer = [tuple(a) for a in monomer]
         symbols, q_ref = stacked_dimer(monomer, reference_separation)
-        point = FragmentOrbitalDiabatic(symbols, len(monomer), basis, xc, carrier, conv_tol)
+        if diabatisation == "fragment_orbital":
+            point = FragmentOrbitalDiabatic(symbols, len(monomer), basis, xc, carrier, conv_tol)
+        elif diabatisation == "block_localised":
+            from .block_localised import BlockLocalisedDiabatic
+            if carrier != "hole":
+                raise InputError(f"diabatisation 'block_localised' does hole transfer only, got "
+                                 f"carrier {carrier!r}")
+            point = BlockLocalisedDiabatic(symbols, len(monomer), basis, xc, diagonal, conv_tol)
+        else:
+            raise InputError(f"diabatisation must be 'fragment_orbital' or 'block_localised', "
+                             f"got {diabatisation!r}")
         point.set_reference(q_ref)
         mass = cartesian_masses([a[0] for a in monomer])[::3].sum() / 2.0
         super().__init__(RigidSeparation(monomer, point), 2, 1, mass, executor=executor, fd_step=fd_step,

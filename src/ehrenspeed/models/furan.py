@@ -20,6 +20,10 @@ cation dimer; the fitted numbers are not public. Two parameter sets:
     face-to-face furan monomers (fragment-orbital diabatisation with PySCF,
     :mod:`ehrenspeed.models.furan_abinitio`; data/furan_scan.csv states the
     level of theory and its provenance).
+``parameters="abinitio-wb97xd"``
+    The same, fitted to a second scan at wB97X-D's exchange-correlation
+    functional (without its dispersion term) / 6-31+G(d), the SPEED paper's
+    level as far as PySCF provides it (data/furan_scan_wb97xd.csv).
 
 The mass is [lit]: the reduced mass of two furan (C4H4O) monomers,
 mu = m / 2 with m = 68.07 amu.
@@ -39,6 +43,7 @@ from ..sampling import Wavepacket
 from ..units import AMU, ANGSTROM, EV, KB
 from ._twostate import two_state
 from .base import Model, as_positions, diagonal_mass
+from .furan_abinitio import SCAN_FILES
 
 
 def collision_momentum(temperature, mu):
@@ -68,6 +73,9 @@ def collision_momentum(temperature, mu):
     return float(p) if p.ndim == 0 else p
 
 
+#: The parameter sets: our illustrative numbers [default], then the fits to the shipped scans.
+PARAMETER_SETS = ("illustrative", *SCAN_FILES)
+
 #: Our own illustrative numbers (eV, angstrom): the default parameter set.
 ILLUSTRATIVE_PARAMETERS = {"depth_ev": 0.25, "r0_angstrom": 3.6, "a_per_angstrom": 1.2, "h0_ev": 0.30,
                            "b_per_angstrom": 1.4}
@@ -96,9 +104,10 @@ class FuranDimer(Model):
     monomer_mass_amu : float, amu
         Mass m of one C4H4O monomer; [lit] 68.07. The coordinate's mass is
         the reduced mass mu = m / 2 (in electron masses).
-    parameters : {"illustrative", "abinitio"}
+    parameters : {"illustrative", "abinitio", "abinitio-wb97xd"}
         The set that supplies D, R0, a, H0 and b not given explicitly
-        ("abinitio": the fit of :func:`~ehrenspeed.models.furan_abinitio.abinitio_parameters`).
+        ("abinitio", "abinitio-wb97xd": the fits of
+        :func:`~ehrenspeed.models.furan_abinitio.abinitio_parameters`).
 
     Attributes
     ----------
@@ -126,11 +135,12 @@ class FuranDimer(Model):
         self._record_parameters(locals())
         if parameters == "illustrative":
             chosen = dict(ILLUSTRATIVE_PARAMETERS)
-        elif parameters == "abinitio":
+        elif parameters in SCAN_FILES:
             from .furan_abinitio import abinitio_parameters
-            chosen = dict(abinitio_parameters())    # a copy: the fit is cached
+            chosen = dict(abinitio_parameters(parameters))    # a copy: the fit is cached
         else:
-            raise InputError(f"parameters must be 'illustrative' or 'abinitio', got {parameters!r}")
+            raise InputError(f"parameters must be one of {', '.join(map(repr, PARAMETER_SETS))}, "
+                             f"got {parameters!r}")
         given = {"depth_ev": depth_ev, "r0_angstrom": r0_angstrom, "a_per_angstrom": a_per_angstrom,
                  "h0_ev": h0_ev, "b_per_angstrom": b_per_angstrom}
         chosen.update({k: v for k, v in given.items() if v is not None})

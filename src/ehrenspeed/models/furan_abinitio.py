@@ -21,7 +21,7 @@ takes H0 > 0.
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -29,8 +29,14 @@ import numpy as np
 from ..errors import InputError
 from ..units import EV
 
-#: The shipped scan.
-SCAN_FILE = Path(__file__).parent / "data" / "furan_scan.csv"
+#: The shipped scans, by the FuranDimer parameter set fitted to each:
+#: B3LYP/6-31G (the first) and wB97X-D's exchange-correlation part /
+#: 6-31+G(d) (the paper's level without its dispersion term); both with the
+#: fragment-orbital method and the B3LYP/6-31G-optimised monomer.
+SCAN_FILES = {"abinitio": Path(__file__).parent / "data" / "furan_scan.csv",
+              "abinitio-wb97xd": Path(__file__).parent / "data" / "furan_scan_wb97xd.csv"}
+#: The first shipped scan.
+SCAN_FILE = SCAN_FILES["abinitio"]
 
 
 def read_scan(path=SCAN_FILE) -> dict:
@@ -111,10 +117,10 @@ def fit_scan(r_angstrom, v11_hartree, v12_hartree) -> dict:
             "rms_log_v12": float(np.sqrt(np.mean((slope * (r - r0) + intercept - np.log(v12)) ** 2)))}
 
 
-@lru_cache(maxsize=1)
-def abinitio_parameters() -> dict:
-    """FuranDimer's keyword arguments from the shipped scan (fitted once per process)."""
-    scan = read_scan()
+@cache
+def abinitio_parameters(name: str = "abinitio") -> dict:
+    """FuranDimer's keyword arguments from the shipped scan ``SCAN_FILES[name]`` (fitted once per process)."""
+    scan = read_scan(SCAN_FILES[name])
     v11 = 0.5 * (scan["V11_hartree"] + scan["V22_hartree"])
     fit = fit_scan(scan["R_angstrom"], v11, scan["V12_hartree"])
     return {key: fit[key] for key in ("depth_ev", "r0_angstrom", "a_per_angstrom", "h0_ev",

@@ -48,7 +48,7 @@ def reproduce(name: str, directory=None, quick: bool = False, seed: int = 1,
     parameters : str, optional
         A named parameter set of the model, for the reproductions that have
         several (``PARAMETER_SETS`` of the module; furan: "illustrative",
-        the default, or "abinitio").
+        the default, "abinitio" or "abinitio-wb97xd").
 
     Returns
     -------

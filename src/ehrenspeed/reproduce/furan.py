@@ -58,6 +58,7 @@ from ..driver import run as run_trajectories
 from ..grid import Grid, run_exact
 from ..model_plots import furan_picture
 from ..models import FuranDimer
+from ..models.furan import PARAMETER_SETS as FURAN_PARAMETER_SETS
 from ..plotting import add_atomic_time_axis
 from ..potentials import SPEED
 from ..units import FS
@@ -78,8 +79,8 @@ GRID_INNER = -2.0
 DT = 10.0
 #: the model's parameter sets (``reproduce furan --parameters SET``): our
 #: illustrative numbers (default) or the fit to the first-principles scan
-#: (docs/onthefly.md, "The furan dimer from first principles")
-PARAMETER_SETS = ("illustrative", "abinitio")
+#: (docs/onthefly.md, "The furan dimer from first principles"), at two levels
+PARAMETER_SETS = FURAN_PARAMETER_SETS
 
 #: time step of --quick, a.u.: fast, not converged after the collision
 DT_QUICK = 40.0
