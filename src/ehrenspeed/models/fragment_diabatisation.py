@@ -123,6 +123,7 @@ def _mean_field(mol, xc: str, conv_tol: float, max_cycle: int = 100, density_fit
         mf.grids.level = GRID_LEVEL
     if density_fit:
         mf = mf.density_fit()
+    mf.chkfile = None   # no checkpoint file per SCF: nothing is restarted from one
     mf.conv_tol = conv_tol
     mf.conv_tol_grad = np.sqrt(conv_tol) * 0.1
     mf.max_cycle = max_cycle
@@ -226,6 +227,10 @@ class FragmentOrbitalDiabatic:
             ref.append(c * np.sign(c[np.argmax(np.abs(c))]))
         self.reference_orbitals = ref
 
+    def fragments(self, q) -> tuple:
+        """The monomers' frontier orbital, density and orbital energy at dimer geometry q."""
+        return self._fragments(np.asarray(q, float).reshape(-1, 3), "fragment geometry")
+
     def _fragments(self, xyz, where):
         """Both monomers' SCFs (only the monomers: enough for the fragment orbitals)."""
         na = self.n_atoms_a
@@ -244,8 +249,19 @@ class FragmentOrbitalDiabatic:
             c = -c
         return c, mf.make_rdm1(), mf.mo_energy[k]
 
-    def details(self, q) -> dict:
+    def details(self, q, fragments=None) -> dict:
         """Everything of one calculation.
+
+        Parameters
+        ----------
+        q : array_like, shape (3 n_atoms,)
+            Cartesian geometry of the dimer, bohr.
+        fragments : tuple, optional
+            The two monomers' (orbital, density, orbital energy) from
+            :meth:`fragments` at a geometry where each monomer has the same
+            internal geometry as in q (rigid monomers: AO coefficients do
+            not change when a molecule is translated), to skip the two
+            monomer SCFs. Default: computed here.
 
         Returns
         -------
@@ -265,7 +281,9 @@ class FragmentOrbitalDiabatic:
             raise InputError(f"geometry has {xyz.shape[0]} atoms, the dimer {len(self.symbols)}")
         na = self.n_atoms_a
         where = f"R_AB = {np.linalg.norm(xyz[:na].mean(0) - xyz[na:].mean(0)):.4f} bohr"
-        (ca, dma, ea), (cb, dmb, eb) = self._fragments(xyz, where)
+        if fragments is None:
+            fragments = self._fragments(xyz, where)
+        (ca, dma, ea), (cb, dmb, eb) = fragments
         nao_a, nao_b = ca.size, cb.size
         phi = np.zeros((nao_a + nao_b, 2))
         phi[:nao_a, 0], phi[nao_a:, 1] = ca, cb
@@ -305,12 +323,19 @@ class RigidSeparation:
     """Single point of a 1-D rigid-monomer model: q = (R,) in bohr -> 2 x 2 V (picklable).
 
     The monomers stay at their fixed geometry, face to face along x;
-    R is the distance between their centroids.
+    R is the distance between their centroids. Rigid monomers only move
+    as a whole, and a translated molecule has the same AO coefficients, so
+    their SCFs are done once (at the reference geometry, on first use) and
+    each point costs one dimer SCF; V still depends on R alone. With
+    ``rigid_fragments=False`` the monomers are recomputed at every R (the
+    same V to the SCF convergence: tests/test_furan_abinitio.py).
     """
 
-    def __init__(self, monomer, point: FragmentOrbitalDiabatic):
+    def __init__(self, monomer, point: FragmentOrbitalDiabatic, rigid_fragments: bool = True):
         self.monomer = list(monomer)
         self.point = point
+        self.rigid_fragments = bool(rigid_fragments)
+        self._fragments = None
 
     def geometry(self, separation: float) -> np.ndarray:
         return stacked_dimer(self.monomer, float(separation))[1]
@@ -319,7 +344,9 @@ class RigidSeparation:
         r = float(np.asarray(q, float).reshape(-1)[0])
         if not r > 0:
             raise ModelError(f"separation must be positive, got R = {r} bohr")
-        return self.point.details(self.geometry(r))
+        if self.rigid_fragments and self._fragments is None:
+            self._fragments = self.point.fragments(self.geometry(r))
+        return self.point.details(self.geometry(r), self._fragments if self.rigid_fragments else None)
 
     def __call__(self, q) -> np.ndarray:
         return self.details(q)["diabatic"]
@@ -341,8 +368,10 @@ class RigidFragmentDimer(ExpensiveModel):
     monomer : list of (element, x, y, z), bohr
         Planar monomer in the yz plane (e.g. :func:`furan_guess` or a
         geometry from :func:`optimise_monomer`).
-    basis, xc, carrier, conv_tol
+    basis, xc, carrier, conv_tol, density_fit
         As in :class:`FragmentOrbitalDiabatic`.
+    rigid_fragments : bool
+        Compute the monomer SCFs once (see :class:`RigidSeparation`).
     reference_separation : float
         R (bohr) at which the fragment-orbital phases are fixed and the
         model is probed.
@@ -355,16 +384,20 @@ class RigidFragmentDimer(ExpensiveModel):
     def __init__(self, monomer, basis: str = "6-31g", xc: str = "hf", carrier: str = "hole",
                  conv_tol: float = 1e-10, reference_separation: float = 3.6 * ANGSTROM, executor=None,
                  fd_step: float = EXPENSIVE_FD_STEP, hessian_step: float = EXPENSIVE_HESSIAN_STEP,
-                 max_workers: int | None = None, chunksize: int = 1):
+                 max_workers: int | None = None, chunksize: int = 1, density_fit: bool = False,
+                 rigid_fragments: bool = True):
         self._record_parameters(locals())
         require_pyscf("RigidFragmentDimer")
         if not reference_separation > 0:
             raise InputError(f"reference_separation must be positive, got {reference_separation}")
         monomer = [tuple(a) for a in monomer]
         symbols, q_ref = stacked_dimer(monomer, reference_separation)
-        point = FragmentOrbitalDiabatic(symbols, len(monomer), basis, xc, carrier, conv_tol)
+        point = FragmentOrbitalDiabatic(symbols, len(monomer), basis, xc, carrier, conv_tol, density_fit)
         point.set_reference(q_ref)
         mass = cartesian_masses([a[0] for a in monomer])[::3].sum() / 2.0
-        super().__init__(RigidSeparation(monomer, point), 2, 1, mass, executor=executor, fd_step=fd_step,
+        separation = RigidSeparation(monomer, point, rigid_fragments)
+        if rigid_fragments:   # once, here: every worker receives them with the pickled model
+            separation._fragments = point.fragments(separation.geometry(reference_separation))
+        super().__init__(separation, 2, 1, mass, executor=executor, fd_step=fd_step,
                          hessian_step=hessian_step, name=self.name, max_workers=max_workers,
                          chunksize=chunksize, check=True, probe=[reference_separation])
