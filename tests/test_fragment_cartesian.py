@@ -108,3 +108,30 @@ def test_hessian_file_round_trip_and_checks(tmp_path):
     (tmp_path / "bad.txt").write_text("1 2\n3 4\n")
     with pytest.raises(InputError, match="not \\(3 n, 3 n\\)"):
         load_hessian(tmp_path / "bad.txt")
+
+
+@pytest.mark.slow
+@needs_pyscf
+def test_short_speed_run_with_bofill_update_from_the_analytic_hessian():
+    """H2 dimer (D = 12): the cost bookkeeping of the D = 54 run, and SPEED close to Ehrenfest."""
+    import ehrenspeed as es
+    from ehrenspeed.models.fragment_cartesian import monomer_hessian
+
+    h2 = MONOMERS["h2"]
+    r = 3.0 * ANGSTROM
+    model = CartesianFragmentDimer(h2, basis="sto-3g", xc="hf", reference_separation=r,
+                                   approximate_hessian=True, executor="serial")
+    state = sample_dimer(h2, monomer_hessian(h2, "sto-3g", "hf"), 4, r, -5.0, seed=2)
+    d, steps, dt = model.n_dof, 3, 10.0
+    before = model.calls.potential
+    speed = es.run(model, state, es.SPEED(hessian="update"), dt=dt, t_final=steps * dt,
+                   output_every=steps, validate=False)
+    # V and the central-difference gradient at the mean, per step and per output; the
+    # one Hessian is the analytic approximation (no single points)
+    assert model.calls.potential - before == (steps + 2) * (1 + 2 * d)
+    assert len(model.analytic_hessian_seconds) == 1
+    ehrenfest = es.run(model, state, "ehrenfest", dt=dt, t_final=steps * dt, output_every=steps,
+                       validate=False)
+    moved = 1.0 - float(ehrenfest.population[-1, 0])
+    assert moved > 1e-3                                      # the hole moves
+    assert abs(float(speed.population[-1, 0] - ehrenfest.population[-1, 0])) < 0.1 * moved

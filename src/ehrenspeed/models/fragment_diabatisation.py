@@ -319,6 +319,27 @@ def stacked_dimer(monomer, separation: float) -> tuple[list[str], np.ndarray]:
     return symbols + symbols, np.concatenate([xyz, xyz + [separation, 0.0, 0.0]]).ravel()
 
 
+def reference_point(owner: str, monomer, separation: float, basis: str, xc: str, carrier: str,
+                    conv_tol: float, density_fit: bool):
+    """Checked inputs and the single point of a stacked dimer model, phases fixed at ``separation``.
+
+    Returns
+    -------
+    monomer : list of tuple
+    point : FragmentOrbitalDiabatic
+        Its fragment orbitals' phases fixed at the stacked dimer
+        ``separation`` bohr apart.
+    """
+    require_pyscf(owner)
+    if not separation > 0:
+        raise InputError(f"reference_separation must be positive, got {separation}")
+    monomer = [tuple(a) for a in monomer]
+    symbols, q_ref = stacked_dimer(monomer, separation)
+    point = FragmentOrbitalDiabatic(symbols, len(monomer), basis, xc, carrier, conv_tol, density_fit)
+    point.set_reference(q_ref)
+    return monomer, point
+
+
 class RigidSeparation:
     """Single point of a 1-D rigid-monomer model: q = (R,) in bohr -> 2 x 2 V (picklable).
 
@@ -328,7 +349,7 @@ class RigidSeparation:
     their SCFs are done once (at the reference geometry, on first use) and
     each point costs one dimer SCF; V still depends on R alone. With
     ``rigid_fragments=False`` the monomers are recomputed at every R (the
-    same V to the SCF convergence: tests/test_furan_abinitio.py).
+    same V to the SCF convergence: tests/test_fragment_cartesian.py).
     """
 
     def __init__(self, monomer, point: FragmentOrbitalDiabatic, rigid_fragments: bool = True):
@@ -387,13 +408,8 @@ class RigidFragmentDimer(ExpensiveModel):
                  max_workers: int | None = None, chunksize: int = 1, density_fit: bool = False,
                  rigid_fragments: bool = True):
         self._record_parameters(locals())
-        require_pyscf("RigidFragmentDimer")
-        if not reference_separation > 0:
-            raise InputError(f"reference_separation must be positive, got {reference_separation}")
-        monomer = [tuple(a) for a in monomer]
-        symbols, q_ref = stacked_dimer(monomer, reference_separation)
-        point = FragmentOrbitalDiabatic(symbols, len(monomer), basis, xc, carrier, conv_tol, density_fit)
-        point.set_reference(q_ref)
+        monomer, point = reference_point("RigidFragmentDimer", monomer, reference_separation, basis, xc,
+                                         carrier, conv_tol, density_fit)
         mass = cartesian_masses([a[0] for a in monomer])[::3].sum() / 2.0
         separation = RigidSeparation(monomer, point, rigid_fragments)
         if rigid_fragments:   # once, here: every worker receives them with the pickled model
