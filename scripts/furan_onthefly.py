@@ -93,15 +93,15 @@ def main(argv=None):
     try:
         for label, method, steps in runs:
             times = [t_common, t_speed] if steps > args.ehrenfest_steps else [steps * dt]
-            common = dict(n_traj=args.n_traj, seed=1, dt=dt, t_final=steps * dt, output_times=times,
-                          validate=False)
+            common = {"n_traj": args.n_traj, "seed": 1, "dt": dt, "t_final": steps * dt, "output_times": times,
+                          "validate": False}
             before = onthefly.calls.total
             t1 = time.time()
             res = es.run(onthefly, wp, method, **common)
             wall, calls = time.time() - t1, onthefly.calls.total - before
             on_fit = es.run(fit, wp, method, **common)
-            rows[label] = dict(steps=steps, wall=wall, calls=calls, times=np.asarray(res.time),
-                               p=np.asarray(res.population[:, 0]), p_fit=np.asarray(on_fit.population[:, 0]))
+            rows[label] = {"steps": steps, "wall": wall, "calls": calls, "times": np.asarray(res.time),
+                               "p": np.asarray(res.population[:, 0]), "p_fit": np.asarray(on_fit.population[:, 0])}
             print(f"{label}: {steps} steps, {wall:.0f} s wall, {calls} single points "
                   f"({wall / calls:.2f} s each), P(hole on A) at t = "
                   + ", ".join(f"{t / FS:.1f} fs: {p:.5f} (fit {pf:.5f})" for t, p, pf in
