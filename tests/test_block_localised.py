@@ -196,6 +196,8 @@ def test_bad_options_are_input_errors():
         RigidFragmentDimer(H2, diabatisation="block_localised", carrier="electron")
     with pytest.raises(InputError, match="diabatisation"):
         RigidFragmentDimer(H2, diabatisation="cdft")
+    with pytest.raises(InputError, match="density_fit"):
+        RigidFragmentDimer(H2, diabatisation="block_localised", density_fit=True)
 
 
 @needs_pyscf

@@ -124,6 +124,7 @@ def _mean_field(mol, xc: str, conv_tol: float, max_cycle: int = 100, density_fit
         mf.grids.level = GRID_LEVEL
     if density_fit:
         mf = mf.density_fit()
+    mf.chkfile = None   # no checkpoint file per SCF: nothing is restarted from one
     mf.conv_tol = conv_tol
     mf.conv_tol_grad = np.sqrt(conv_tol) * 0.1
     mf.max_cycle = max_cycle
@@ -246,6 +247,10 @@ class FragmentOrbitalDiabatic:
         self.reference_orbitals = [largest_positive(c) for c, *_ in
                                    self._fragments(xyz, "reference geometry")]
 
+    def fragments(self, q) -> tuple:
+        """The monomers' frontier orbital, density and orbital energy at dimer geometry q."""
+        return self._fragments(np.asarray(q, float).reshape(-1, 3), "fragment geometry")
+
     def _fragments(self, xyz, where):
         """Both monomers' SCFs (only the monomers: enough for the fragment orbitals)."""
         return each_monomer(self._fragment, self.symbols, self.n_atoms_a, xyz, where)
@@ -262,8 +267,19 @@ class FragmentOrbitalDiabatic:
             c = -c
         return c, mf.make_rdm1(), mf.mo_energy[k]
 
-    def details(self, q) -> dict:
+    def details(self, q, fragments=None) -> dict:
         """Everything of one calculation.
+
+        Parameters
+        ----------
+        q : array_like, shape (3 n_atoms,)
+            Cartesian geometry of the dimer, bohr.
+        fragments : tuple, optional
+            The two monomers' (orbital, density, orbital energy) from
+            :meth:`fragments` at a geometry where each monomer has the same
+            internal geometry as in q (rigid monomers: AO coefficients do
+            not change when a molecule is translated), to skip the two
+            monomer SCFs. Default: computed here.
 
         Returns
         -------
@@ -279,7 +295,9 @@ class FragmentOrbitalDiabatic:
 
         lib.num_threads(1)
         xyz, where = dimer_geometry(q, self.symbols, self.n_atoms_a)
-        (ca, dma, ea), (cb, dmb, eb) = self._fragments(xyz, where)
+        if fragments is None:
+            fragments = self._fragments(xyz, where)
+        (ca, dma, ea), (cb, dmb, eb) = fragments
         nao_a, nao_b = ca.size, cb.size
         phi = np.zeros((nao_a + nao_b, 2))
         phi[:nao_a, 0], phi[nao_a:, 1] = ca, cb
@@ -315,16 +333,58 @@ def stacked_dimer(monomer, separation: float) -> tuple[list[str], np.ndarray]:
     return symbols + symbols, np.concatenate([xyz, xyz + [separation, 0.0, 0.0]]).ravel()
 
 
+def reference_point(owner: str, monomer, separation: float, basis: str, xc: str, carrier: str,
+                    conv_tol: float, density_fit: bool, diabatisation: str = "fragment_orbital",
+                    diagonal: str = "noci"):
+    """Checked inputs and the single point of a stacked dimer model, phases fixed at ``separation``.
+
+    Returns
+    -------
+    monomer : list of tuple
+    point : FragmentOrbitalDiabatic or BlockLocalisedDiabatic
+        The single point ``diabatisation`` names, its orbitals' phases fixed
+        at the stacked dimer ``separation`` bohr apart.
+    """
+    require_pyscf(owner)
+    if not separation > 0:
+        raise InputError(f"reference_separation must be positive, got {separation}")
+    monomer = [tuple(a) for a in monomer]
+    symbols, q_ref = stacked_dimer(monomer, separation)
+    if diabatisation == "fragment_orbital":
+        point = FragmentOrbitalDiabatic(symbols, len(monomer), basis, xc, carrier, conv_tol, density_fit)
+    elif diabatisation == "block_localised":
+        from .block_localised import BlockLocalisedDiabatic
+
+        if carrier != "hole":
+            raise InputError(f"diabatisation 'block_localised' does hole transfer only, got carrier {carrier!r}")
+        if density_fit:
+            raise InputError("density_fit is offered by the fragment-orbital diabatisation only, "
+                             "not by diabatisation 'block_localised'")
+        point = BlockLocalisedDiabatic(symbols, len(monomer), basis, xc, diagonal, conv_tol)
+    else:
+        raise InputError(f"diabatisation must be 'fragment_orbital' or 'block_localised', got {diabatisation!r}")
+    point.set_reference(q_ref)
+    return monomer, point
+
+
 class RigidSeparation:
     """Single point of a 1-D rigid-monomer model: q = (R,) in bohr -> 2 x 2 V (picklable).
 
     The monomers stay at their fixed geometry, face to face along x;
-    R is the distance between their centroids.
+    R is the distance between their centroids. Rigid monomers only move
+    as a whole, and a translated molecule has the same AO coefficients, so
+    their SCFs are done once (at the reference geometry, on first use) and
+    each point costs one dimer SCF; V still depends on R alone. With
+    ``rigid_fragments=False`` the monomers are recomputed at every R (the
+    same V to the SCF convergence: tests/test_fragment_cartesian.py).
     """
 
-    def __init__(self, monomer, point: FragmentOrbitalDiabatic):
+    def __init__(self, monomer, point: FragmentOrbitalDiabatic, rigid_fragments: bool = True):
         self.monomer = list(monomer)
         self.point = point
+        # only a single point with ``fragments`` (the fragment-orbital one) can reuse them
+        self.rigid_fragments = bool(rigid_fragments) and hasattr(point, "fragments")
+        self._fragments = None
 
     def geometry(self, separation: float) -> np.ndarray:
         return stacked_dimer(self.monomer, float(separation))[1]
@@ -333,7 +393,11 @@ class RigidSeparation:
         r = float(np.asarray(q, float).reshape(-1)[0])
         if not r > 0:
             raise ModelError(f"separation must be positive, got R = {r} bohr")
-        return self.point.details(self.geometry(r))
+        if not self.rigid_fragments:
+            return self.point.details(self.geometry(r))
+        if self._fragments is None:
+            self._fragments = self.point.fragments(self.geometry(r))
+        return self.point.details(self.geometry(r), self._fragments)
 
     def __call__(self, q) -> np.ndarray:
         return self.details(q)["diabatic"]
@@ -358,8 +422,12 @@ class RigidFragmentDimer(ExpensiveModel):
     monomer : list of (element, x, y, z), bohr
         Planar monomer in the yz plane (e.g. :func:`furan_guess` or a
         geometry from :func:`optimise_monomer`).
-    basis, xc, carrier, conv_tol
-        As in :class:`FragmentOrbitalDiabatic`.
+    basis, xc, carrier, conv_tol, density_fit
+        As in :class:`FragmentOrbitalDiabatic` (``density_fit``: the
+        fragment-orbital diabatisation only).
+    rigid_fragments : bool
+        Compute the monomer SCFs once (see :class:`RigidSeparation`;
+        the fragment-orbital diabatisation only).
     reference_separation : float
         R (bohr) at which the fragment-orbital phases are fixed and the
         model is probed.
@@ -379,26 +447,17 @@ class RigidFragmentDimer(ExpensiveModel):
                  conv_tol: float = 1e-10, reference_separation: float = 3.6 * ANGSTROM, executor=None,
                  fd_step: float = EXPENSIVE_FD_STEP, hessian_step: float = EXPENSIVE_HESSIAN_STEP,
                  max_workers: int | None = None, chunksize: int = 1,
-                 diabatisation: str = "fragment_orbital", diagonal: str = "noci"):
+                 diabatisation: str = "fragment_orbital", diagonal: str = "noci",
+                 density_fit: bool = False, rigid_fragments: bool = True):
         self._record_parameters(locals())
-        require_pyscf("RigidFragmentDimer")
-        if not reference_separation > 0:
-            raise InputError(f"reference_separation must be positive, got {reference_separation}")
-        monomer = [tuple(a) for a in monomer]
-        symbols, q_ref = stacked_dimer(monomer, reference_separation)
-        if diabatisation == "fragment_orbital":
-            point = FragmentOrbitalDiabatic(symbols, len(monomer), basis, xc, carrier, conv_tol)
-        elif diabatisation == "block_localised":
-            from .block_localised import BlockLocalisedDiabatic
-            if carrier != "hole":
-                raise InputError(f"diabatisation 'block_localised' does hole transfer only, got "
-                                 f"carrier {carrier!r}")
-            point = BlockLocalisedDiabatic(symbols, len(monomer), basis, xc, diagonal, conv_tol)
-        else:
-            raise InputError(f"diabatisation must be 'fragment_orbital' or 'block_localised', "
-                             f"got {diabatisation!r}")
-        point.set_reference(q_ref)
+        monomer, point = reference_point("RigidFragmentDimer", monomer, reference_separation, basis, xc,
+                                         carrier, conv_tol, density_fit, diabatisation, diagonal)
+        # the block-localised point computes its four monomer SCFs itself at each R
+        rigid_fragments = bool(rigid_fragments) and hasattr(point, "fragments")
         mass = cartesian_masses([a[0] for a in monomer])[::3].sum() / 2.0
-        super().__init__(RigidSeparation(monomer, point), 2, 1, mass, executor=executor, fd_step=fd_step,
+        separation = RigidSeparation(monomer, point, rigid_fragments)
+        if rigid_fragments:   # once, here: every worker receives them with the pickled model
+            separation._fragments = point.fragments(separation.geometry(reference_separation))
+        super().__init__(separation, 2, 1, mass, executor=executor, fd_step=fd_step,
                          hessian_step=hessian_step, name=self.name, max_workers=max_workers,
                          chunksize=chunksize, check=True, probe=[reference_separation])

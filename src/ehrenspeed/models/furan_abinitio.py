@@ -125,3 +125,22 @@ def abinitio_parameters(name: str = "abinitio") -> dict:
     fit = fit_scan(scan["R_angstrom"], v11, scan["V12_hartree"])
     return {key: fit[key] for key in ("depth_ev", "r0_angstrom", "a_per_angstrom", "h0_ev",
                                       "b_per_angstrom")}
+
+
+def scan_level(path=SCAN_FILE) -> dict:
+    """The level of theory a scan was made at, from its header's "level:" line.
+
+    Returns
+    -------
+    dict
+        ``xc`` and ``basis`` (PySCF names) and ``density_fit`` (bool), the
+        keywords that make an on-the-fly model compute what the scan did.
+    """
+    for line in read_scan(path)["header"]:
+        if line.startswith("level:"):
+            fields = dict(part.strip().split(" = ", 1) for part in line[len("level:"):].split(",")
+                          if " = " in part)
+            if "xc" in fields and "basis" in fields:
+                return {"xc": fields["xc"], "basis": fields["basis"],
+                        "density_fit": "density fitting on" in line}
+    raise InputError(f"furan scan file {path}: no 'level: xc = ..., basis = ...' line in its header")
