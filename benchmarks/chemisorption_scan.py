@@ -176,7 +176,7 @@ def markdown_table(path: Path) -> str:
         lines.append(f"| {p['omega']} | {p.get('tilt')} | {p['coupling']} | {p.get('coupling_in', 0.0)} | {p['delta']} "
                      f"| {p['states_per_layer']} | {p['electronic']} | {p.get('x0', 0.0)} | {r['t_final']:.0f} "
                      f"| {s['travel']:.1f} | {s['dV']:.3f} | {s['dq']:.3f} | {s['leave_1']:.0f} / {s['leave_N']:.0f} "
-                     f"| {s['var_1/ex']:.2f}, {s['var_1/N']:.2f} | {qb['exact']:.2f} / {swarm:.2f} / "
+                     f"| {s['var_1/ex']:.3g}, {s['var_1/N']:.3g} | {qb['exact']:.2f} / {swarm:.2f} / "
                      f"{qb['single']:.2f} / {qb['friction']:.2f} | {s['rev']['friction']:.1f} "
                      f"| {sum(r['holds'].values())}/{len(r['holds'])} |")
     return "\n".join(lines)
