@@ -1,6 +1,7 @@
 """Scripted parameter scan of the chemisorption model against the SPEED paper's statements.
 
     PYTHONPATH=src nice python benchmarks/chemisorption_scan.py reduced [--limit K] [--out FILE]
+    PYTHONPATH=src nice python benchmarks/chemisorption_scan.py wide --out benchmarks/results/chemisorption_scan_wide.jsonl
     PYTHONPATH=src python benchmarks/chemisorption_scan.py table   (the docs' table from --out)
     PYTHONPATH=src nice python benchmarks/chemisorption_scan.py point key=value ...
 
@@ -23,6 +24,12 @@ from the centre. The statements (issue 14, section 1), each a number:
   order is exact <= N (within the swarm's standard error) < 1
 * ``rev``: how far each method's <q> falls back from its maximum by the end
   (bohr); the "friction fails" preset wants friction > 5 and exact, swarm < 1.
+
+Stages: ``reduced`` is the product grid of :data:`AXES` (J = 3); ``wide``
+changes one axis at a time from the set ``paper`` with J = 5
+(:data:`WIDE_BASE`, :data:`WIDE_CHANGES`): initial electronic state, start
+position at rest, oscillator frequency, intra- and inter-layer couplings,
+delta and J, the ranges the product grid left out.
 
 Output: one JSON line per point (appended to ``--out``), and a table on
 standard output. Each point costs ~10-60 s on one core at the reduced size
@@ -96,15 +103,44 @@ AXES = {
 SPACING = 5.0
 
 
+def with_tilt(p: dict) -> dict:
+    """``p`` with the energy step of its tilt (dE = tilt M W^2 spacing^2 / 2, M = 1836.15)."""
+    p = dict(p)
+    p["spacing"] = SPACING
+    p["energy_step"] = round(p["tilt"] * 0.5 * 1836.15 * p["omega"] ** 2 * SPACING**2, 6)
+    return p
+
+
 def reduced_points():
     keys = list(AXES)
     for values in itertools.product(*(AXES[k] for k in keys)):
-        p = dict(zip(keys, values))
-        tilt = p.pop("tilt")
-        p["spacing"] = SPACING
-        p["energy_step"] = round(tilt * 0.5 * 1836.15 * p["omega"] ** 2 * SPACING**2, 6)
-        p["tilt"] = tilt
-        yield p
+        yield with_tilt(dict(zip(keys, values)))
+
+
+# -- the widened scan (issue 14, second session) ------------------------------------------------
+#: the set ``paper`` (tilt 0.8), from which the widened scan changes one axis at a time
+WIDE_BASE = {"omega": 0.0005, "tilt": 0.8, "coupling": 0.001, "delta": 0.01, "coupling_in": 0.0,
+             "states_per_layer": 5, "electronic": "adiabatic", "x0": 0.0}
+#: one-axis changes from WIDE_BASE (J = 5 in every point): the ranges the first scan left out
+WIDE_CHANGES = [
+    {},                                                   # the set paper with J = 5
+    {"electronic": "diabatic"},                           # start on diabat (0, 0): 1/J bright
+    {"electronic": "diabatic", "coupling": 0.0003},       # friction_fails with J = 5
+    {"x0": -3.0},                                         # at rest up the inner wall (2.1 mEh above the minimum)
+    {"x0": 2.0},                                          # at rest near the first crossing
+    {"omega": 0.001},                                     # stiffer sites (tilt kept: dE 4x)
+    {"omega": 0.00025},                                   # softer sites
+    {"coupling_in": 0.0002},                              # bright state J c_in above the dark ones
+    {"coupling_in": 0.0002, "electronic": "diabatic"},    # diabatic start: bright-dark beats at J c_in
+    {"delta": 0.2},                                       # strong bright-dark mixing (larger spacings)
+    {"coupling": 0.002},                                  # stronger inter-layer coupling
+    {"states_per_layer": 8},                              # a denser manifold
+]
+
+
+def wide_points():
+    for change in WIDE_CHANGES:
+        yield with_tilt({**WIDE_BASE, **change})
 
 
 def evaluate(point, n_traj, t_final):
@@ -118,7 +154,7 @@ def evaluate(point, n_traj, t_final):
 
 def row(r) -> str:
     p, s, h = r["point"], r["statements"], r["holds"]
-    keys = ("omega", "tilt", "energy_step", "coupling", "delta", "coupling_in", "states_per_layer", "electronic")
+    keys = ("omega", "tilt", "energy_step", "coupling", "delta", "coupling_in", "states_per_layer", "electronic", "x0")
     head = " ".join(f"{k}={p.get(k)}" for k in keys if k in p)
     return (f"{head} | travel {s['travel']} dV {s['dV']} dq {s['dq']} leave1/N {s['leave_1']:.0f}/"
             f"{s['leave_N']:.0f} var1/ex {s['var_1/ex']} var1/N {s['var_1/N']} qbar {s['qbar']} "
@@ -128,18 +164,19 @@ def row(r) -> str:
 
 def markdown_table(path: Path) -> str:
     """The scan's JSON lines as the table of docs/reproductions.md."""
-    lines = [("| tilt | c (Eh) | delta (bohr) | start | t_final (a.u.) | exact travel (bohr) | dV | dq "
-              "| leave 1 / N (a.u.) | late var 1/exact, 1/N | mean <q> late: exact / N / 1 / friction "
-              "| friction falls back (bohr) | holds |"),
-             "|" + "---|" * 13]
+    lines = [("| W (Eh) | tilt | c (Eh) | c_in (Eh) | delta (bohr) | J | start | x0 (bohr) | t_final (a.u.) "
+              "| exact travel (bohr) | dV | dq | leave 1 / N (a.u.) | late var 1/exact, 1/N "
+              "| mean <q> late: exact / N / 1 / friction | friction falls back (bohr) | holds |"),
+             "|" + "---|" * 17]
     for line in path.read_text().splitlines():
         r = json.loads(line)
         p, s = r["point"], r["statements"]
         qb = s["qbar"]
         swarm = qb.get("ehrenfest", qb.get("swarm"))
-        lines.append(f"| {p.get('tilt')} | {p['coupling']} | {p['delta']} | {p['electronic']} | {r['t_final']:.0f} "
+        lines.append(f"| {p['omega']} | {p.get('tilt')} | {p['coupling']} | {p.get('coupling_in', 0.0)} | {p['delta']} "
+                     f"| {p['states_per_layer']} | {p['electronic']} | {p.get('x0', 0.0)} | {r['t_final']:.0f} "
                      f"| {s['travel']:.1f} | {s['dV']:.3f} | {s['dq']:.3f} | {s['leave_1']:.0f} / {s['leave_N']:.0f} "
-                     f"| {s['var_1/ex']:.2f}, {s['var_1/N']:.2f} | {qb['exact']:.2f} / {swarm:.2f} / "
+                     f"| {s['var_1/ex']:.3g}, {s['var_1/N']:.3g} | {qb['exact']:.2f} / {swarm:.2f} / "
                      f"{qb['single']:.2f} / {qb['friction']:.2f} | {s['rev']['friction']:.1f} "
                      f"| {sum(r['holds'].values())}/{len(r['holds'])} |")
     return "\n".join(lines)
@@ -147,7 +184,7 @@ def markdown_table(path: Path) -> str:
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("stage", choices=("reduced", "point", "table"))
+    ap.add_argument("stage", choices=("reduced", "wide", "point", "table"))
     ap.add_argument("assignments", nargs="*", help="key=value (stage 'point')")
     ap.add_argument("--n-traj", type=int, default=32)
     ap.add_argument("--t-final", type=float, default=10000.0)
@@ -170,7 +207,7 @@ def main(argv=None):
                 point[k] = v
         points = [point]
     else:
-        points = list(reduced_points())
+        points = list(reduced_points() if args.stage == "reduced" else wide_points())
         for cond in args.where:
             key, _, value = cond.partition("=")
             points = [p for p in points if str(p.get(key)) == value]

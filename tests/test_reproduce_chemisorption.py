@@ -62,8 +62,9 @@ def test_unknown_parameter_set_is_an_input_error():
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="no scanned set shows 'one trajectory leaves exact first and keeps "
-                   "oscillating' (late variance ratio 1.0 / 1.2, need 3): docs/reproductions.md")
+@pytest.mark.xfail(strict=True, reason="no scanned set (J = 3 grid, J = 5 one-axis scan) shows 'one trajectory "
+                   "leaves exact first and keeps oscillating' (late variance ratio 1.0 / 1.2, need 3): "
+                   "docs/reproductions.md")
 def test_paper_statements_hold_on_the_reduced_run():
     s = _reduced_statements("paper")
     holds = verdict(s)

@@ -81,7 +81,8 @@ frequency and the initial electronic state, and measures each statement
 
 * ``"paper"`` [scan]: W = 0.0005 hartree, tilt 0.8 (dE = 4.59 mEh),
   c = 0.001 hartree, delta = 0.01 bohr, c_in = 0, J = 3 (the scan's reduced
-  size; 5 untested at the full size), at rest at x0 = 0 in the lowest
+  size; with J = 5 the reduced run gives the same verdict, four of six
+  statements, docs/reproductions.md), at rest at x0 = 0 in the lowest
   adiabatic state. Swarm <q> and <V> follow exact; exact is the slowest,
   one trajectory the fastest; one trajectory does *not* oscillate more
   than the swarm on the reduced run (docs/reproductions.md has the numbers).
