@@ -42,7 +42,6 @@ from ehrenspeed.grid import Grid, SplitOperator, fft, initial_wavefunction
 from ehrenspeed.grid.kernels import HAVE_NUMBA
 from ehrenspeed.grid.operators import diagonalise_potential
 
-
 #: The clock of the measurements: wall time (``perf_counter``), or the CPU
 #: time of the whole process (``process_time``, all threads summed), which
 #: other processes on a shared machine do not inflate.

@@ -22,7 +22,8 @@ MODES4 = ("v10a", "v6a", "v1", "v9a")
 
 def operator_file(name: str = "pyrazine4") -> Path:
     """Path of a shipped MCTDH operator file (package data), e.g. ``pyrazine4``."""
-    from importlib import resources   # here, not at module level: it adds ~17 ms to `import ehrenspeed`
+    # imported here, not at module level: it adds ~17 ms to `import ehrenspeed`
+    from importlib import resources
 
     path = resources.files("ehrenspeed.models").joinpath("data", f"{name}.op")
     return Path(str(path))
