@@ -306,3 +306,7 @@ def test_auto_backend_weighs_the_size_of_a_trajectory_substep():
     size = int(COMPILE_PAYS_ABOVE / heavy) + 1
     assert for_run("auto", size) == "numpy"
     assert for_run("auto", size, heavy) == "auto"
+    # many states: NumPy's batched eigh grows as S^3 (27 states cost ~100 small-model units, measured)
+    many_states = numpy_cost_weight(1, 27)
+    assert 50.0 < many_states < 200.0
+    assert for_run("auto", 1024 * 400, many_states) == "auto"   # a full chemisorption run compiles

@@ -108,14 +108,28 @@ COMPILE_PAYS_ABOVE = 10_000_000
 #: for the 24-mode pyrazine (D = 24, S = 2, D^2 S^2 = 2304), both at N = 1024.
 COST_DOUBLES_AT_D2S2 = 256
 
+#: S^3 at which the batched eigen-decomposition of each trajectory's S x S
+#: matrix (NumPy's substep, O(S^3)) costs as much again as a small model's
+#: whole substep. Measured with the NumPy backend (Ehrenfest, N = 1024 and
+#: 256, 2026-11-30): per trajectory-substep 2.4 us for Tully (S = 2), 246 us
+#: for the chemisorption set `paper` (S = 27; 100 small-model units) and
+#: 729 us for the default chemisorption model (S = 45; 298 units), against
+#: weights 81 and 366 from the formula. Without this term a full
+#: `reproduce chemisorption` (1024 trajectories, 400 steps, S = 27) ran on
+#: NumPy at ~4x the compiled time.
+COST_DOUBLES_AT_S3 = 256
+
 
 def numpy_cost_weight(n_dof: int, n_states: int) -> float:
     """NumPy's cost of one trajectory-substep of this size, in small-model units.
 
-    1 + D^2 S^2 / :data:`COST_DOUBLES_AT_D2S2`: 1.0 for a one-coordinate
-    two-state model, ~10 for D = 24, S = 2.
+    1 + D^2 S^2 / :data:`COST_DOUBLES_AT_D2S2` + (S^3 - 8) / :data:`COST_DOUBLES_AT_S3`
+    (the two-state model, the unit, already includes its own 2 x 2 eigenproblem):
+    1.0 for a one-coordinate two-state model, ~10 for D = 24, S = 2, ~80 for
+    D = 1, S = 27.
     """
-    return 1.0 + (n_dof * n_states) ** 2 / COST_DOUBLES_AT_D2S2
+    beyond_two_states = max(n_states**3 - 8, 0)
+    return 1.0 + (n_dof * n_states) ** 2 / COST_DOUBLES_AT_D2S2 + beyond_two_states / COST_DOUBLES_AT_S3
 
 
 def for_run(backend: str | None, trajectory_substeps: int, weight: float = 1.0) -> str | None:
