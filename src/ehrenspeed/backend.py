@@ -114,7 +114,7 @@ COST_DOUBLES_AT_D2S2 = 256
 #: 256, 2026-11-30): per trajectory-substep 2.4 us for Tully (S = 2), 246 us
 #: for the chemisorption set `paper` (S = 27; 100 small-model units) and
 #: 729 us for the default chemisorption model (S = 45; 298 units), against
-#: weights 81 and 366 from the formula. Without this term a full
+#: weights 81 and 365 from the formula. Without this term a full
 #: `reproduce chemisorption` (1024 trajectories, 400 steps, S = 27) ran on
 #: NumPy at ~4x the compiled time.
 COST_DOUBLES_AT_S3 = 256
