@@ -310,3 +310,19 @@ def test_auto_backend_weighs_the_size_of_a_trajectory_substep():
     many_states = numpy_cost_weight(1, 27)
     assert 50.0 < many_states < 200.0
     assert for_run("auto", 1024 * 400, many_states) == "auto"   # a full chemisorption run compiles
+
+
+@needs_numba
+def test_auto_grid_kernels_compile_only_for_large_exact_runs():
+    """The quick pyrazine exact run (1.1e8 state-point-steps) stays on NumPy; the full one (6.3e8) compiles."""
+    from ehrenspeed import backend
+
+    assert not backend.grid_compiled(3 * 40 * 32 * 40 * 242)
+    assert backend.grid_compiled(3 * 60 * 48 * 60 * 1211)
+    old = backend.set_backend("numba")
+    try:
+        assert backend.grid_compiled(1)
+        backend.set_backend("numpy")
+        assert not backend.grid_compiled(10**12)
+    finally:
+        backend.set_backend(old)

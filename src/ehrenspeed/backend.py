@@ -159,6 +159,29 @@ def for_run(backend: str | None, trajectory_substeps: int, weight: float = 1.0) 
     return backend
 
 
+#: State-point-steps (states x grid points x split-operator steps) from which
+#: an exact run on "auto" uses the compiled grid kernels. Importing numba and
+#: compiling the kernels costs ~1.5 s on a fresh install; the compiled
+#: potential and phase products save ~5 ns per state-point-step against NumPy
+#: (benchmarks/exact.py at 48^3: potential product 2.07 against 3.65 ms for
+#: 3.3e5 state-points). Measured on the quick pyrazine run (3 x 40 x 32 x 40
+#: points, 242 steps, 1.1e8 state-point-steps, fresh venv): NumPy kernels
+#: 3.3 s, compiled 4.75 s with the compile and 3.74 s without it.
+GRID_COMPILE_PAYS_ABOVE = 300_000_000
+
+
+def grid_compiled(state_point_steps: float) -> bool:
+    """Whether an exact run of this size uses the compiled grid kernels.
+
+    "numba" (module default or ``EHRENSPEED_BACKEND``) always, "numpy"
+    never, "auto" from :data:`GRID_COMPILE_PAYS_ABOVE` state-point-steps;
+    never without numba.
+    """
+    if not HAVE_NUMBA or _default_backend == "numpy":
+        return False
+    return _default_backend == "numba" or state_point_steps >= GRID_COMPILE_PAYS_ABOVE
+
+
 def compiled(backend: str | None = None) -> bool:
     """True when compiled code should run: numba installed and the backend
     (``backend``, or the module default when None) is not ``"numpy"``."""

@@ -87,7 +87,9 @@ def run_exact(model, wavepacket, grid: Grid, dt: float, t_final: float, output_e
     progress : bool
         Show a progress bar (tqdm).
     use_numba : bool, optional
-        None: compiled kernels when numba is installed; False: numpy only.
+        None: compiled kernels when numba is installed and the run is large
+        enough to repay compiling them (:func:`ehrenspeed.backend.grid_compiled`;
+        the backend "numba" or "numpy" decides outright); True / False: as said.
 
     Returns
     -------
@@ -147,6 +149,13 @@ def run_exact(model, wavepacket, grid: Grid, dt: float, t_final: float, output_e
     dt = float(dt)
     periodic = _periodic_axes(model, grid)
     grid = Grid(grid.lower, grid.upper, grid.points, periodic=periodic)
+    if use_numba is None:   # a short run on "auto" does not wait for numba to import and compile
+        from ..backend import grid_compiled
+        from .splitoperator import COMPOSITIONS
+
+        substeps = len(COMPOSITIONS[integrator]) * sum(
+            len(schedule.steps_between(a, b, dt)) for a, b in zip(times[:-1], times[1:]))
+        use_numba = grid_compiled(s * int(np.prod(grid.points)) * substeps)
     _check_memory(s, grid, integrator, bool(getattr(model, "complex_valued", False)), use_numba,
                   memory_limit_bytes)
 
