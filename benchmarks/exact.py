@@ -93,7 +93,6 @@ def measure(points: int, workers: int, dt: float, samples: int, use_numba, integ
     psi = stepper.advance(psi, [dt])
     factors = per_step_factors(stepper, dt)
     pairs = sum(kind == "T" for kind, _ in factors)
-    axes = tuple(range(1, psi.ndim))
     s = model.n_states
     # the potential product reads the stored propagator and psi and writes psi
     stored = stepper._propagators.get(next(tau for kind, tau in factors if kind == "V"))
@@ -106,11 +105,11 @@ def measure(points: int, workers: int, dt: float, samples: int, use_numba, integ
             if kind == "T":
                 phase = stepper._phase(tau)
                 t0 = clock()
-                psi = fft.fftn(psi, axes=axes, workers=workers, overwrite_x=True)
+                psi = stepper.transforms.forward(psi)
                 t1 = clock()
                 stepper.kernels.apply_phase(psi.reshape(s, -1), phase)
                 t2 = clock()
-                psi = fft.ifftn(psi, axes=axes, workers=workers, overwrite_x=True)
+                psi = stepper.transforms.inverse_unnormalised(psi)
                 t3 = clock()
                 sample["fft"] += t1 - t0
                 sample["phase"] += t2 - t1
@@ -142,8 +141,9 @@ def measure(points: int, workers: int, dt: float, samples: int, use_numba, integ
 def fft_pairs_interleaved(points: int, n_states: int, workers: int, samples: int) -> dict[str, float]:
     """Seconds of one forward + inverse transform pair of an (S, n, n, n) array, best of
     ``samples`` rounds that time, one after the other: scipy, ehrenspeed's FFTW path
-    (``grid.fft`` with pyFFTW) and the FFTW floor (planned FFTW_MEASURE transforms, in
-    place on an aligned array: the fastest FFTW gives). Interleaved, so the three
+    (``grid.fft.InPlaceTransforms``, what the split-operator step calls) and the FFTW
+    floor (planned FFTW_MEASURE transforms executed in place on an aligned array: the
+    fastest FFTW gives, without ehrenspeed's Python layer). Interleaved, so the three
     ratios come from the same moments of a shared machine."""
     import pyfftw
 
@@ -156,16 +156,18 @@ def fft_pairs_interleaved(points: int, n_states: int, workers: int, samples: int
     data = np.random.default_rng(0).normal(size=shape) + 0j
     a[:] = data                                               # after planning (MEASURE overwrites)
 
-    def library_pair(name):
+    transforms = {}
+    for name in ("scipy", "fftw"):
         old = fft.set_library(name)
-        try:
-            psi = data.copy()
-            t0 = clock()
-            psi = fft.fftn(psi, axes=axes, workers=workers, overwrite_x=True)
-            psi = fft.ifftn(psi, axes=axes, workers=workers, overwrite_x=True)
-            return clock() - t0
-        finally:
-            fft.set_library(old)
+        transforms[name] = fft.InPlaceTransforms(shape, axes, workers)     # what the stepper uses
+        fft.set_library(old)
+
+    def library_pair(name):
+        psi = data.copy() if name == "scipy" else transforms[name].buffer
+        t0 = clock()
+        psi = transforms[name].forward(psi)
+        transforms[name].inverse_unnormalised(psi)
+        return clock() - t0
 
     def floor_pair():
         t0 = clock()

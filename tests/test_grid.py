@@ -435,6 +435,23 @@ def test_numba_and_numpy_kernels_agree(phase):
     threaded.close()
 
 
+@pytest.mark.skipif(not kernels.HAVE_NUMBA, reason="numba not installed")
+@pytest.mark.parametrize("n_states", [1, 2, 3, 4, 5])
+@pytest.mark.parametrize("workers", [1, 2])
+def test_symmetric_kernels_equal_the_full_product(n_states, workers):
+    # S = 2 and 3 have straight-line kernels, the others the blocked general one;
+    # all must equal the full complex-symmetric product, threaded or not
+    rng = np.random.default_rng(n_states)
+    npts = 2 * kernels._PARALLEL_MIN_POINTS + 301
+    half = rng.standard_normal((n_states, n_states, npts)) + 1j * rng.standard_normal((n_states, n_states, npts))
+    symmetric = half + half.transpose(1, 0, 2)
+    psi = rng.standard_normal((n_states, npts)) + 1j * rng.standard_normal((n_states, npts))
+    product = kernels.Kernels(n_states, npts, use_numba=True, workers=workers)
+    out = product.apply_matrix(pack_symmetric(symmetric), psi.copy())
+    product.close()
+    np.testing.assert_allclose(out, np.einsum("klp,lp->kp", symmetric, psi), rtol=0, atol=1e-13)
+
+
 def test_kinetic_factors_merge():
     model = harmonic(0.01)
     grid = Grid([-8], [8], [16])

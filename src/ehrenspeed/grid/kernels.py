@@ -125,9 +125,12 @@ class Kernels:
             (numpy), so callers must use the return value.
         """
         if self.use_numba:
-            from ._compiled import matrix_kernel, symmetric_kernel  # imports numba on first use
+            from ._compiled import SYMMETRIC_BY_STATES, matrix_kernel, symmetric_kernel  # imports numba
 
-            kernel = symmetric_kernel if prop.ndim == 2 else matrix_kernel
+            if prop.ndim == 2:
+                kernel = SYMMETRIC_BY_STATES.get(psi.shape[0], symmetric_kernel)
+            else:
+                kernel = matrix_kernel
             self._run(kernel, prop.view(np.float64), psi.view(np.float64))
             return psi
         if prop.ndim == 2:

@@ -25,6 +25,7 @@ from ..config.stored import exact_layout
 from ..errors import InputError, SimulationError
 from ..results import make_dataset
 from ..sampling import electronic_vector
+from . import fft
 from .grid import Grid, spans_period
 from .kernels import Kernels
 from .observables import EDGE_FRACTION, measure
@@ -234,7 +235,8 @@ def memory_estimate(n_states: int, grid: Grid, integrator: str = "strang", compl
                     use_numba: bool | None = None) -> int:
     """Bytes that :func:`run_exact` allocates for a grid (an upper estimate).
 
-    Counts the wavefunction (S x npts complex), the observables' work arrays
+    Counts the wavefunction (S x npts complex) and, with FFTW, the aligned
+    buffer its in-place transforms work on, the observables' work arrays
     (its FFT and |psi|^2), the kernels' buffer (numpy path only), the stored
     potential propagators (S x S x npts complex each, one per distinct
     substep length), the eigenvectors and eigenvalues, the kinetic phases,
@@ -245,6 +247,8 @@ def memory_estimate(n_states: int, grid: Grid, integrator: str = "strang", compl
     psi = complex_bytes * s * npts
     # observables: |psi|^2 is freed before the FFT copy is made
     work = psi + 8 * npts + Kernels.work_bytes(s, npts, use_numba)
+    if fft.library() == "fftw":
+        work += psi
     props = (SplitOperator.stored_propagators(integrator) * complex_bytes * npts
              * SplitOperator.propagator_entries(s, complex_valued, use_numba))
     vectors = (complex_bytes if complex_valued else 8) * s * s * npts + 8 * s * npts

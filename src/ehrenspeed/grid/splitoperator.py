@@ -106,8 +106,8 @@ class SplitOperator:
             tau = w * self.dt
             if tau not in self._propagators:
                 self._propagators[tau] = potential_propagator(potential, tau, packed=self.packed)
-        self._phases = {tau: kinetic_phase(self.tkin, tau)
-                        for kind, tau in self.sequence([self.dt] * 3) if kind == "T"}
+        self.transforms = fft.InPlaceTransforms(self.shape, self.axes, self.workers)
+        self._phases = {tau: self._scaled_phase(tau) for kind, tau in self.sequence([self.dt] * 3) if kind == "T"}
         self._extra_phases: OrderedDict[float, np.ndarray] = OrderedDict()
 
     # -- the schedule of factors -------------------------------------------
@@ -159,10 +159,14 @@ class SplitOperator:
         return self.advance(psi, [tau])
 
     def kinetic(self, psi: np.ndarray, tau: float) -> np.ndarray:
-        """psi <- exp(-i T tau) psi: FFT, phase, inverse FFT, all in place."""
-        psi = fft.fftn(psi, axes=self.axes, workers=self.workers, overwrite_x=True)
+        """psi <- exp(-i T tau) psi: FFT, phase, inverse FFT, all in place.
+
+        The phase arrays carry the inverse transform's 1/n, so the inverse
+        FFT is left unnormalised (one pass over psi fewer).
+        """
+        psi = self.transforms.forward(psi)
         self.kernels.apply_phase(psi.reshape(self.n_states, -1), self._phase(tau))
-        return fft.ifftn(psi, axes=self.axes, workers=self.workers, overwrite_x=True)
+        return self.transforms.inverse_unnormalised(psi)
 
     def potential(self, psi: np.ndarray, tau: float) -> np.ndarray:
         """psi <- exp(-i V tau) psi at every grid point."""
@@ -173,12 +177,16 @@ class SplitOperator:
             return psi
         return self.kernels.apply_matrix(prop, flat).reshape(self.shape)
 
+    def _scaled_phase(self, tau: float) -> np.ndarray:
+        """exp(-i T tau) / n: the kinetic phase with the inverse FFT's normalisation folded in."""
+        return kinetic_phase(self.tkin, tau) * self.transforms.inverse_scale
+
     def _phase(self, tau: float) -> np.ndarray:
         phase = self._phases.get(tau)
         if phase is None:
             phase = self._extra_phases.get(tau)
             if phase is None:
-                phase = kinetic_phase(self.tkin, tau)
+                phase = self._scaled_phase(tau)
                 self._extra_phases[tau] = phase
                 if len(self._extra_phases) > _EXTRA_PHASES:
                     self._extra_phases.popitem(last=False)
