@@ -169,8 +169,15 @@ def test_polynomial_sincos_accuracy():
         assert np.max(np.abs(got - ref)[~away]) < 1e-26
     # beyond SINCOS_MAX the kernels call libm: exactly NumPy's values, also where
     # the polynomial's integer quadrant would overflow (|x| > 2^63 pi/2)
-    for big in (1.5e5, -3e7, 1e10, 1e19, -1e300):
-        assert kernels._sincos_any(big) == (np.sin(big), np.cos(big))
+    # (the general kernels' phase pass, next to values the polynomial takes)
+    x = np.array([0.3, 1.5e5, -3e7, 1e10, -2.0, 1e19, -1e300, 7.0])
+    sin_x, cos_x = np.empty_like(x), np.empty_like(x)
+    kernels._phases(x, x.size, sin_x, cos_x)
+    big = np.abs(x) > SINCOS_MAX
+    assert np.array_equal(sin_x[big], np.sin(x[big])) and np.array_equal(cos_x[big], np.cos(x[big]))
+    expected = [sincos(value) for value in x[~big]]
+    assert np.array_equal(sin_x[~big], [e[0] for e in expected])
+    assert np.array_equal(cos_x[~big], [e[1] for e in expected])
 
 
 def _taylor_input(rng, s, d):
@@ -276,6 +283,34 @@ def test_compiled_vibronic_matrices_match_numpy(name):
         v, dv = model.potential_and_gradient(q)
     assert v.shape == v_ref.shape and dv.shape == dv_ref.shape
     assert np.max(np.abs(v - v_ref)) < 1e-14 and np.max(np.abs(dv - dv_ref)) < 1e-14
+
+
+@needs_numba
+def test_compiled_vibronic_matrices_with_every_kind_of_term():
+    # bilinear terms q_a q_b (a != b) within and between states, constant couplings, and
+    # some zero coefficients: the compiled sum keeps only nonzero terms and must still
+    # equal the dense NumPy polynomial
+    rng = np.random.default_rng(11)
+    s, d = 4, 5
+    lam = rng.normal(scale=0.01, size=(s, s, d))
+    lam = 0.5 * (lam + lam.transpose(1, 0, 2))
+    lam[0, 1] = lam[1, 0] = 0.0
+    gamma = rng.normal(scale=0.002, size=(s, d, d))
+    gamma[:, 0, 1] = 0.0
+    mu = rng.normal(scale=0.002, size=(s, s, d, d))
+    mu = 0.5 * (mu + mu.transpose(1, 0, 2, 3))
+    eta = np.zeros((s, s))
+    eta[1, 2] = eta[2, 1] = 0.003
+    model = es.models.VibronicCoupling(omega=rng.uniform(0.002, 0.01, d), energies=[0.0, 0.1, 0.12, 0.2],
+                                       kappa=rng.normal(scale=0.01, size=(s, d)), lam=lam, gamma=gamma, mu=mu,
+                                       eta=eta)
+    q = rng.normal(scale=3.0, size=(101, d))
+    with use_backend("numpy"):
+        v_ref, dv_ref = model.potential_and_gradient(q)
+    with use_backend("numba"):
+        v, dv = model.potential_and_gradient(q)
+    assert np.max(np.abs(v - v_ref)) < 1e-15 and np.max(np.abs(dv - dv_ref)) < 1e-15
+    assert np.array_equal(v, np.swapaxes(v, 1, 2))
 
 
 @needs_numba

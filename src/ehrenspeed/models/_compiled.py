@@ -88,37 +88,42 @@ def tully_assemble(kind, prm, x, e, v, dv):  # pragma: no cover - compiled
 
 
 @numba.njit(parallel=True, cache=True, error_model="numpy")
-def vibronic_matrices(q, constant, linear, quadratic, hess, v, dv):  # pragma: no cover
+def vibronic_matrices(q, constant, linear, lin_terms, lin_values, quad_terms, quad_values,
+                      hess_terms, hess_values, v, dv):  # pragma: no cover
     """V = E + sum_a L_a q_a + sum_ab Q_ab q_a q_b and dV/dq_a = L_a + sum_b H_ab q_b
     at every row of q (N, D), into v (N, S, S) and dv (N, D, S, S).
 
-    All arrays C-contiguous. The (S, S) matrices are handled as flat rows
-    of S^2 numbers, so every inner loop is a contiguous multiply-add.
+    The (S, S) matrices are flat rows of S^2 numbers. The polynomial's
+    coefficients come as lists of their nonzero terms (see
+    :func:`sparse_vibronic_terms`): a vibronic coupling model is sparse
+    (Pyrazine3: 17 nonzero terms in V of 117 dense ones), and a dense sum
+    spent most of its time adding zeros.
+
+    Parameters
+    ----------
+    q : (N, D)
+    constant : (S^2,) and linear : (D, S^2)
+        E and L_a, flat: every output starts from them.
+    lin_terms, lin_values : (n1, 2) int, (n1,)
+        (a, kl) and L_a,kl of the nonzero linear terms of V.
+    quad_terms, quad_values : (n2, 3) int, (n2,)
+        (a, b, kl) with a <= b and the coefficient of q_a q_b in V_kl.
+    hess_terms, hess_values : (n3, 3) int, (n3,)
+        (a, b, kl) and H_ab,kl, the nonzero second derivatives.
     """
     n, d = q.shape
     ss = constant.size
-    c0 = constant.reshape(ss)
-    lin = linear.reshape(d, ss)
-    quad = quadratic.reshape(d, d, ss)
-    hes = hess.reshape(d, d, ss)
     vf = v.reshape(n, ss)
     dvf = dv.reshape(n, d, ss)
     for j in numba.prange(n):
         for kl in range(ss):
-            vf[j, kl] = c0[kl]
-        for a in range(d):
-            qa = q[j, a]
-            for kl in range(ss):
-                vf[j, kl] += qa * lin[a, kl]
-        for a in range(d):
-            for b in range(d):
-                qab = q[j, a] * q[j, b]
-                for kl in range(ss):
-                    vf[j, kl] += qab * quad[a, b, kl]
+            vf[j, kl] = constant[kl]
+        for t in range(lin_values.size):
+            vf[j, lin_terms[t, 1]] += q[j, lin_terms[t, 0]] * lin_values[t]
+        for t in range(quad_values.size):
+            vf[j, quad_terms[t, 2]] += q[j, quad_terms[t, 0]] * q[j, quad_terms[t, 1]] * quad_values[t]
         for a in range(d):
             for kl in range(ss):
-                dvf[j, a, kl] = lin[a, kl]
-            for b in range(d):
-                qb = q[j, b]
-                for kl in range(ss):
-                    dvf[j, a, kl] += qb * hes[a, b, kl]
+                dvf[j, a, kl] = linear[a, kl]
+        for t in range(hess_values.size):
+            dvf[j, hess_terms[t, 0], hess_terms[t, 2]] += q[j, hess_terms[t, 1]] * hess_values[t]

@@ -115,9 +115,8 @@ class VibronicCoupling(Model):
         self._linear = np.moveaxis(linear, 2, 0)                    # (D, S, S)
         self._quadratic = np.moveaxis(quad, (2, 3), (0, 1))         # (D, D, S, S)
         self._hess = self._quadratic + np.swapaxes(self._quadratic, 0, 1)
-        # the same four terms C-contiguous, made once for the compiled evaluation
-        self._compiled_terms = tuple(np.ascontiguousarray(x) for x in
-                                     (self._constant, self._linear, self._quadratic, self._hess))
+        # the same polynomial as lists of its nonzero terms, for the compiled evaluation
+        self._compiled_terms = sparse_vibronic_terms(self._constant, self._linear, self._quadratic)
 
     def potential(self, q):
         q = np.asarray(q, dtype=float)
@@ -418,3 +417,37 @@ class PyrazineSchneiderDomcke(VibronicCoupling):
     def initial_wavepacket(self) -> Wavepacket:
         """Ground vibrational state placed on S2."""
         return self.ground_state_wavepacket(state=1)
+
+
+def sparse_vibronic_terms(constant: np.ndarray, linear: np.ndarray, quadratic: np.ndarray) -> tuple:
+    """The nonzero terms of V(q) = E + sum_a L_a q_a + sum_ab Q_ab q_a q_b and of its gradient.
+
+    Parameters
+    ----------
+    constant : ndarray, shape (S, S)
+    linear : ndarray, shape (D, S, S)
+    quadratic : ndarray, shape (D, D, S, S)
+
+    Returns
+    -------
+    tuple
+        The arguments of ``models._compiled.vibronic_matrices`` after ``q``:
+        E (S^2,) and L (D, S^2) flat; the linear terms ((a, kl) pairs and
+        values); the quadratic terms ((a, b, kl) with a <= b, the
+        coefficient Q_ab + Q_ba of q_a q_b, or Q_aa); the Hessian terms
+        ((a, b, kl) and Q_ab + Q_ba). Index arrays int64, all C-contiguous.
+    """
+    d, s = linear.shape[0], constant.shape[0]
+    flat_linear = np.ascontiguousarray(linear.reshape(d, s * s))
+    hess = (quadratic + np.swapaxes(quadratic, 0, 1)).reshape(d, d, s * s)
+    folded = np.triu(np.moveaxis(hess, 2, 0), k=1) + np.moveaxis(quadratic.reshape(d, d, s * s), 2, 0) * np.eye(d)
+
+    def nonzero(array: np.ndarray):
+        index = np.argwhere(array != 0.0)
+        return np.ascontiguousarray(index, dtype=np.int64), np.ascontiguousarray(array[tuple(index.T)])
+
+    lin_terms, lin_values = nonzero(flat_linear)
+    quad_terms, quad_values = nonzero(np.moveaxis(folded, 0, 2))      # (a, b, kl)
+    hess_terms, hess_values = nonzero(hess)
+    return (np.ascontiguousarray(constant.reshape(s * s)), flat_linear, lin_terms, lin_values,
+            quad_terms, quad_values, hess_terms, hess_values)

@@ -14,7 +14,8 @@ trajectories (``numba.prange``), for real symmetric V and dV/dq:
   turns the loop into SIMD code; the phases come from the polynomial
   :func:`.trig.sincos` (libm above :data:`.trig.SINCOS_MAX`);
 * S > 2: Householder tridiagonalisation + implicit QL in per-thread scratch
-  arrays (accurate to round-off like LAPACK, with no call overhead).
+  arrays (accurate to round-off like LAPACK, with no call overhead), over
+  chunks of trajectories whose phases are then taken in one SIMD pass.
 
 Two entry points: :func:`potential_substep_numba` takes the matrices V and
 dV/dq of every trajectory (Ehrenfest), :func:`taylor_substep_numba` takes
@@ -158,13 +159,6 @@ if HAVE_NUMBA:  # pragma: no branch
     _jit = numba.njit(cache=True, nogil=True, error_model="numpy")
     _inline = numba.njit(cache=True, nogil=True, error_model="numpy", inline="always")
     _parallel = numba.njit(parallel=True, cache=True, error_model="numpy")
-
-    @_inline
-    def _sincos_any(x):  # pragma: no cover - compiled
-        """(sin x, cos x): the polynomial where it is accurate, else libm."""
-        if abs(x) <= SINCOS_MAX:
-            return sincos(x)
-        return np.sin(x), np.cos(x)
 
     @_jit
     def _phi_parts(x, cos_x, sin_x):  # pragma: no cover - compiled
@@ -545,11 +539,12 @@ if HAVE_NUMBA:  # pragma: no branch
                 e[m] = 0.0
 
     @_inline
-    def _propagate(j, p, c, grad, tau, p_new, c_new, lam, zt, b, e, rho, r, w):  # pragma: no cover
+    def _propagate(j, p, c, grad, tau, p_new, c_new, lam, zt, sin_lt, cos_lt, b, e, rho, r, w):  # pragma: no cover
         """Given V = Z diag(lam) Z^T (eigenvectors = rows of zt), rotate c, kick p.
 
-        grad (D, S, S) is dV/dq at trajectory j's position. b and e are real
-        (2, S) scratch (real and imaginary parts), rho, r, w real (S, S).
+        grad (D, S, S) is dV/dq at trajectory j's position; sin_lt, cos_lt
+        (S,) the sine and cosine of lam tau. b and e are real (2, S) scratch
+        (real and imaginary parts), rho, r, w real (S, S).
         """
         s = c.shape[1]
         # b = Z^T c, in real arithmetic (Z is real)
@@ -564,7 +559,8 @@ if HAVE_NUMBA:  # pragma: no branch
             b[1, k] = bi
         # a_k = exp(-i lam_k tau) b_k, kept in w[0], w[1]; c_new = Z a
         for k in range(s):
-            sin_k, cos_k = _sincos_any(lam[k] * tau)
+            sin_k = sin_lt[k]
+            cos_k = cos_lt[k]
             e[0, k] = cos_k
             e[1, k] = -sin_k
             w[0, k] = cos_k * b[0, k] + sin_k * b[1, k]
@@ -616,45 +612,103 @@ if HAVE_NUMBA:  # pragma: no branch
                     force += r[i, m] * grad[d, i, m]
             p_new[j, d] = p[j, d] - tau * force
 
-    @_inline
-    def _substep_general(j, v, grad, p, c, tau, p_new, c_new, scratch):  # pragma: no cover
-        """Symmetrise V (S, S) of trajectory j, diagonalise it, rotate and kick."""
-        a, lam, zt, x1, x2, b, e, rho, w = scratch
-        s = a.shape[0]
-        for i in range(s):
-            for k in range(s):
-                a[i, k] = 0.5 * (v[i, k] + v[k, i])
-        _eigh_ql(a, lam, zt, x1, x2)
-        _propagate(j, p, c, grad, tau, p_new, c_new, lam, zt, b, e, rho, a, w)
+    #: Bytes of the eigensystems (and SPEED's gradients) one chunk of the
+    #: general kernels keeps: within L1/L2, so the second pass finds them there.
+    _CHUNK_BYTES = 32768
+
+    @_jit
+    def _chunk_length(s, n_dof):  # pragma: no cover - compiled
+        """Trajectories per chunk of the general kernels (1 to BLOCK)."""
+        per_trajectory = 8 * (s * s + 4 * s + n_dof * s * s)
+        return max(1, min(BLOCK, _CHUNK_BYTES // per_trajectory))
+
+    @_jit
+    def _phases(x, m, sin_x, cos_x):  # pragma: no cover - compiled
+        """sin and cos of x[:m]: the polynomial in one loop LLVM vectorises
+        (called per level inside the per-trajectory code, it cost 48 ns, a
+        third of a three-state substep), then libm where |x| is beyond its
+        range (SINCOS_MAX)."""
+        for i in range(m):
+            sin_x[i], cos_x[i] = sincos(x[i])
+        for i in range(m):
+            if abs(x[i]) > SINCOS_MAX:
+                sin_x[i] = np.sin(x[i])
+                cos_x[i] = np.cos(x[i])
 
     @_jit
     def _general_scratch(s):  # pragma: no cover - compiled
         """Per-block scratch of the general kernel, reused by every trajectory."""
-        # a, lam, zt, x1, x2, b, e, rho, w; w needs >= 2 rows for the phases
-        return (np.empty((s, s)), np.empty(s), np.empty((s, s)), np.empty(s), np.empty(s),
+        # a, x1, x2, b, e, rho, w; w needs >= 2 rows for the phases
+        return (np.empty((s, s)), np.empty(s), np.empty(s),
                 np.empty((2, s)), np.empty((2, s)), np.empty((s, s)), np.empty((max(s, 2), s)))
+
+    @_inline
+    def _diagonalise(v, k, tau, scratch, lam, zt, lt):  # pragma: no cover - compiled
+        """Symmetrise V (S, S), diagonalise it into lam[k], zt[k]; lt[k S + i] = lam_i tau."""
+        a, x1, x2, b, e, rho, w = scratch
+        s = a.shape[0]
+        for i in range(s):
+            for m in range(s):
+                a[i, m] = 0.5 * (v[i, m] + v[m, i])
+        _eigh_ql(a, lam[k], zt[k], x1, x2)
+        for i in range(s):
+            lt[k * s + i] = lam[k, i] * tau
+
+    @_inline
+    def _rotate_chunk(start, m, grads, p, c, tau, p_new, c_new, scratch, lam, zt, lt, sin_lt,
+                      cos_lt):  # pragma: no cover - compiled
+        """The phases of a chunk's m diagonalised trajectories, then each one's rotation and kick;
+        grads[k] is dV/dq of trajectory start + k."""
+        a, x1, x2, b, e, rho, w = scratch
+        s = a.shape[0]
+        _phases(lt, m * s, sin_lt, cos_lt)
+        for k in range(m):
+            _propagate(start + k, p, c, grads[k], tau, p_new, c_new, lam[k], zt[k],
+                       sin_lt[k * s:(k + 1) * s], cos_lt[k * s:(k + 1) * s], b, e, rho, a, w)
+
+    @_jit
+    def _chunk_arrays(chunk, s):  # pragma: no cover - compiled
+        """A chunk's eigenvalues (chunk, S), eigenvectors (chunk, S, S), and lam tau with its sines and cosines."""
+        return (np.empty((chunk, s)), np.empty((chunk, s, s)), np.empty(chunk * s), np.empty(chunk * s),
+                np.empty(chunk * s))
 
     # Separate kernels rather than one with branches: numba compiles each on
     # first use only, so a run on a two-state model never pays for
-    # compiling the general eigen-solver.
+    # compiling the general eigen-solver. Both work in chunks of trajectories:
+    # diagonalise every V of the chunk, take all the phases in one SIMD pass,
+    # then rotate and kick. A trajectory's arithmetic does not depend on its
+    # chunk, so results stay independent of chunking and threads.
     @_parallel
     def _kernel_general(p, c, v, dv, tau, p_new, c_new, n_blocks):  # pragma: no cover
         n, s = c.shape
+        chunk = _chunk_length(s, 0)
         for blk in numba.prange(n_blocks):
             scratch = _general_scratch(s)
-            for j in range(blk * n // n_blocks, (blk + 1) * n // n_blocks):
-                _substep_general(j, v[j], dv[j], p, c, tau, p_new, c_new, scratch)
+            lam, zt, lt, sin_lt, cos_lt = _chunk_arrays(chunk, s)
+            lo, hi = _block_bounds(blk, n, n_blocks)
+            for start in range(lo, hi, chunk):
+                m = min(chunk, hi - start)
+                for k in range(m):
+                    _diagonalise(v[start + k], k, tau, scratch, lam, zt, lt)
+                _rotate_chunk(start, m, dv[start:start + m], p, c, tau, p_new, c_new, scratch,
+                              lam, zt, lt, sin_lt, cos_lt)
 
     @_parallel
     def _kernel_general_taylor(p, c, q, qbar, v0, g, h, tau, p_new, c_new,
                                n_blocks):  # pragma: no cover - compiled
         n, s = c.shape
         n_dof = q.shape[1]
+        chunk = _chunk_length(s, n_dof)
         for blk in numba.prange(n_blocks):
             scratch = _general_scratch(s)
+            lam, zt, lt, sin_lt, cos_lt = _chunk_arrays(chunk, s)
             dq = np.empty(n_dof)
             vj = np.empty((s, s))
-            grad = np.empty((n_dof, s, s))
-            for j in range(blk * n // n_blocks, (blk + 1) * n // n_blocks):
-                _taylor_point(j, q, qbar, v0, g, h, dq, vj, grad)
-                _substep_general(j, vj, grad, p, c, tau, p_new, c_new, scratch)
+            grads = np.empty((chunk, n_dof, s, s))
+            lo, hi = _block_bounds(blk, n, n_blocks)
+            for start in range(lo, hi, chunk):
+                m = min(chunk, hi - start)
+                for k in range(m):
+                    _taylor_point(start + k, q, qbar, v0, g, h, dq, vj, grads[k])
+                    _diagonalise(vj, k, tau, scratch, lam, zt, lt)
+                _rotate_chunk(start, m, grads, p, c, tau, p_new, c_new, scratch, lam, zt, lt, sin_lt, cos_lt)
