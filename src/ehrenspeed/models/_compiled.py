@@ -12,6 +12,7 @@ from __future__ import annotations
 # imported only by models/tully.py and models/vibronic.py, after ..backend has
 # set OMP_WAIT_POLICY (which numba reads when it is imported)
 import numba
+import numpy as np
 
 # -- Tully's three models (models/tully.py) ----------------------------------
 # numba computes the arguments of the two exponentials each model needs,
@@ -87,17 +88,26 @@ def tully_assemble(kind, prm, x, e, v, dv):  # pragma: no cover - compiled
 # -- vibronic coupling models (models/vibronic.py) ---------------------------
 
 
+#: Trajectories per block of the vibronic evaluation: the block's V and dV/dq
+#: rows ((1 + D) S^2 x 64 doubles, 14 KiB for Pyrazine3) stay in L1.
+VIBRONIC_BLOCK = 64
+
+
 @numba.njit(parallel=True, cache=True, error_model="numpy")
 def vibronic_matrices(q, constant, linear, lin_terms, lin_values, quad_terms, quad_values,
-                      hess_terms, hess_values, v, dv):  # pragma: no cover
+                      hess_terms, hess_values, v, dv, n_chunks):  # pragma: no cover
     """V = E + sum_a L_a q_a + sum_ab Q_ab q_a q_b and dV/dq_a = L_a + sum_b H_ab q_b
     at every row of q (N, D), into v (N, S, S) and dv (N, D, S, S).
 
-    The (S, S) matrices are flat rows of S^2 numbers. The polynomial's
-    coefficients come as lists of their nonzero terms (see
-    :func:`sparse_vibronic_terms`): a vibronic coupling model is sparse
-    (Pyrazine3: 17 nonzero terms in V of 117 dense ones), and a dense sum
-    spent most of its time adding zeros.
+    The polynomial's coefficients come as lists of their nonzero terms (see
+    :func:`~.vibronic.sparse_vibronic_terms`): a vibronic coupling model is
+    sparse (Pyrazine3: 17 nonzero terms in V of 117 dense ones), and a dense
+    sum spent most of its time adding zeros. Blocks of
+    :data:`VIBRONIC_BLOCK` trajectories are held transposed, one row per
+    matrix entry, so that each term is one multiply-add over a contiguous
+    row (SIMD), and are stored back row by row. Every entry sums its terms
+    in the same order whatever the block, so results do not depend on N or
+    the threads.
 
     Parameters
     ----------
@@ -110,20 +120,57 @@ def vibronic_matrices(q, constant, linear, lin_terms, lin_values, quad_terms, qu
         (a, b, kl) with a <= b and the coefficient of q_a q_b in V_kl.
     hess_terms, hess_values : (n3, 3) int, (n3,)
         (a, b, kl) and H_ab,kl, the nonzero second derivatives.
+    v, dv : (N, S, S), (N, D, S, S)
+        Written.
+    n_chunks : int
+        Parallel pieces (a few per thread; each allocates its block rows once).
     """
     n, d = q.shape
     ss = constant.size
     vf = v.reshape(n, ss)
-    dvf = dv.reshape(n, d, ss)
-    for j in numba.prange(n):
-        for kl in range(ss):
-            vf[j, kl] = constant[kl]
-        for t in range(lin_values.size):
-            vf[j, lin_terms[t, 1]] += q[j, lin_terms[t, 0]] * lin_values[t]
-        for t in range(quad_values.size):
-            vf[j, quad_terms[t, 2]] += q[j, quad_terms[t, 0]] * q[j, quad_terms[t, 1]] * quad_values[t]
-        for a in range(d):
+    gf = dv.reshape(n, d * ss)
+    width = VIBRONIC_BLOCK
+    n_blocks = (n + width - 1) // width
+    n_chunks = max(1, min(n_blocks, n_chunks))
+    for chunk in numba.prange(n_chunks):
+        qt = np.empty((d, width))
+        vt = np.empty((ss, width))
+        gt = np.empty((d * ss, width))
+        for blk in range(chunk * n_blocks // n_chunks, (chunk + 1) * n_blocks // n_chunks):
+            lo = blk * width
+            m = min(width, n - lo)
+            for i in range(m):
+                for a in range(d):
+                    qt[a, i] = q[lo + i, a]
             for kl in range(ss):
-                dvf[j, a, kl] = linear[a, kl]
-        for t in range(hess_values.size):
-            dvf[j, hess_terms[t, 0], hess_terms[t, 2]] += q[j, hess_terms[t, 1]] * hess_values[t]
+                for i in range(m):
+                    vt[kl, i] = constant[kl]
+            for t in range(lin_values.size):
+                row = vt[lin_terms[t, 1]]
+                qa = qt[lin_terms[t, 0]]
+                coefficient = lin_values[t]
+                for i in range(m):
+                    row[i] += qa[i] * coefficient
+            for t in range(quad_values.size):
+                row = vt[quad_terms[t, 2]]
+                qa = qt[quad_terms[t, 0]]
+                qb = qt[quad_terms[t, 1]]
+                coefficient = quad_values[t]
+                for i in range(m):
+                    row[i] += qa[i] * qb[i] * coefficient
+            for a in range(d):
+                for kl in range(ss):
+                    value = linear[a, kl]
+                    for i in range(m):
+                        gt[a * ss + kl, i] = value
+            for t in range(hess_values.size):
+                row = gt[hess_terms[t, 0] * ss + hess_terms[t, 2]]
+                qb = qt[hess_terms[t, 1]]
+                coefficient = hess_values[t]
+                for i in range(m):
+                    row[i] += qb[i] * coefficient
+            for i in range(m):
+                for kl in range(ss):
+                    vf[lo + i, kl] = vt[kl, i]
+                for x in range(d * ss):
+                    gf[lo + i, x] = gt[x, i]

@@ -139,11 +139,11 @@ class VibronicCoupling(Model):
         from ..backend import use_threads_for
         from ._compiled import vibronic_matrices  # imports numba on first use
 
-        use_threads_for(len(q), self.n_states)
+        threads = use_threads_for(len(q), self.n_states)
         q = np.ascontiguousarray(q, dtype=float)
         v = np.empty((q.shape[0], self.n_states, self.n_states))
         dv = np.empty((q.shape[0], self.n_dof, self.n_states, self.n_states))
-        vibronic_matrices(q, *self._compiled_terms, v, dv)
+        vibronic_matrices(q, *self._compiled_terms, v, dv, 4 * threads)
         return v, dv
 
     def hessian(self, q):

@@ -78,6 +78,12 @@ def supports_taylor(v0: np.ndarray, g: np.ndarray, h: np.ndarray, c: np.ndarray)
     return supports(v0, g, c) and not np.iscomplexobj(h)
 
 
+def _states_token(n_states: int) -> tuple:
+    """A tuple of length S: numba compiles the general kernels once per tuple type, so
+    S is a constant inside them and their short loops over states unroll."""
+    return (0,) * int(n_states)
+
+
 def _outputs(p: np.ndarray, c: np.ndarray):
     """Contiguous inputs, empty outputs and the number of parallel blocks."""
     if not HAVE_NUMBA:
@@ -110,8 +116,10 @@ def potential_substep_numba(p: np.ndarray, c: np.ndarray, v: np.ndarray, dv: np.
     if n_blocks:
         v = np.ascontiguousarray(v, dtype=np.float64)
         dv = np.ascontiguousarray(dv, dtype=np.float64)
-        kernel = _kernel_two_state if c.shape[1] == 2 else _kernel_general
-        kernel(p, c, v, dv, float(tau), p_new, c_new, n_blocks)
+        if c.shape[1] == 2:
+            _kernel_two_state(p, c, v, dv, float(tau), p_new, c_new, n_blocks)
+        else:
+            _kernel_general(p, c, v, dv, float(tau), p_new, c_new, n_blocks, _states_token(c.shape[1]))
     return p_new, c_new
 
 
@@ -149,8 +157,10 @@ def taylor_substep_numba(p: np.ndarray, c: np.ndarray, q: np.ndarray, qbar: np.n
     p, c, p_new, c_new, n_blocks = _outputs(p, c)
     if n_blocks:
         taylor = [np.ascontiguousarray(x, dtype=np.float64) for x in (q, qbar, v0, g, h)]
-        kernel = _kernel_two_state_taylor if c.shape[1] == 2 else _kernel_general_taylor
-        kernel(p, c, *taylor, float(tau), p_new, c_new, n_blocks)
+        if c.shape[1] == 2:
+            _kernel_two_state_taylor(p, c, *taylor, float(tau), p_new, c_new, n_blocks)
+        else:
+            _kernel_general_taylor(p, c, *taylor, float(tau), p_new, c_new, n_blocks, _states_token(c.shape[1]))
     return p_new, c_new
 
 
@@ -407,7 +417,19 @@ if HAVE_NUMBA:  # pragma: no branch
 
     @_jit
     def _eigh_ql(a, lam, zt, v, w):  # pragma: no cover - compiled
-        """Eigen-decompose real symmetric ``a`` (destroyed): A = Z diag(lam) Z^T.
+        """Eigen-decompose real symmetric ``a`` (destroyed): see :func:`_eigh_core`."""
+        _eigh_core(a, lam, zt, v, w, a.shape[0])
+
+    @_jit
+    def _eigh_ql_fixed(a, lam, zt, v, w, states):  # pragma: no cover - compiled
+        """:func:`_eigh_ql` compiled for one size, S = len(states) (a tuple): with a
+        constant S, LLVM unrolls the short loops over states (for S = 3 the
+        general kernel took half the time)."""
+        _eigh_core(a, lam, zt, v, w, len(states))
+
+    @_inline
+    def _eigh_core(a, lam, zt, v, w, n):  # pragma: no cover - compiled
+        """Eigen-decompose real symmetric ``a`` (n, n, destroyed): A = Z diag(lam) Z^T.
 
         Householder reduction to tridiagonal form, then implicit QL with
         Wilkinson-like shifts (Golub & Van Loan, Matrix Computations,
@@ -417,7 +439,6 @@ if HAVE_NUMBA:  # pragma: no branch
         contiguous memory. ``v``, ``w`` are length-S scratch vectors.
         Eigenvalues come out unsorted.
         """
-        n = a.shape[0]
         for i in range(n):
             for k in range(n):
                 zt[i, k] = 0.0
@@ -539,14 +560,15 @@ if HAVE_NUMBA:  # pragma: no branch
                 e[m] = 0.0
 
     @_inline
-    def _propagate(j, p, c, grad, tau, p_new, c_new, lam, zt, sin_lt, cos_lt, b, e, rho, r, w):  # pragma: no cover
+    def _propagate(j, p, c, grad, tau, p_new, c_new, lam, zt, sin_lt, cos_lt, b, e, rho, r, w,
+                   s):  # pragma: no cover
         """Given V = Z diag(lam) Z^T (eigenvectors = rows of zt), rotate c, kick p.
 
         grad (D, S, S) is dV/dq at trajectory j's position; sin_lt, cos_lt
         (S,) the sine and cosine of lam tau. b and e are real (2, S) scratch
-        (real and imaginary parts), rho, r, w real (S, S).
+        (real and imaginary parts), rho, r, w real (S, S). s = S, a
+        compile-time constant in the kernels (see :func:`_eigh_ql_fixed`).
         """
-        s = c.shape[1]
         # b = Z^T c, in real arithmetic (Z is real)
         for k in range(s):
             br = 0.0
@@ -589,7 +611,8 @@ if HAVE_NUMBA:  # pragma: no branch
                 val = cross_re * re - cross_im * im
                 rho[k, m] = val
                 rho[m, k] = val
-        # R = Z^T rho Z = zt^T (rho zt); kick_a = sum_im R_im dV_a,im
+        # R = Z^T rho Z = zt^T (rho zt), symmetric: its upper triangle only;
+        # kick_a = sum_im R_im dV_a,im = sum_i R_ii dV_a,ii + sum_i<m R_im (dV_a,im + dV_a,mi)
         for k in range(s):
             for m in range(s):
                 w[k, m] = 0.0
@@ -598,18 +621,19 @@ if HAVE_NUMBA:  # pragma: no branch
                 for m in range(s):
                     w[k, m] += rkl * zt[l, m]
         for i in range(s):
-            for m in range(s):
+            for m in range(i, s):
                 r[i, m] = 0.0
         for k in range(s):
             for i in range(s):
                 zki = zt[k, i]
-                for m in range(s):
+                for m in range(i, s):
                     r[i, m] += zki * w[k, m]
         for d in range(p.shape[1]):
             force = 0.0
             for i in range(s):
-                for m in range(s):
-                    force += r[i, m] * grad[d, i, m]
+                force += r[i, i] * grad[d, i, i]
+                for m in range(i + 1, s):
+                    force += r[i, m] * (grad[d, i, m] + grad[d, m, i])
             p_new[j, d] = p[j, d] - tau * force
 
     #: Bytes of the eigensystems (and SPEED's gradients) one chunk of the
@@ -643,28 +667,28 @@ if HAVE_NUMBA:  # pragma: no branch
                 np.empty((2, s)), np.empty((2, s)), np.empty((s, s)), np.empty((max(s, 2), s)))
 
     @_inline
-    def _diagonalise(v, k, tau, scratch, lam, zt, lt):  # pragma: no cover - compiled
+    def _diagonalise(v, k, tau, scratch, lam, zt, lt, states):  # pragma: no cover - compiled
         """Symmetrise V (S, S), diagonalise it into lam[k], zt[k]; lt[k S + i] = lam_i tau."""
         a, x1, x2, b, e, rho, w = scratch
-        s = a.shape[0]
+        s = len(states)
         for i in range(s):
             for m in range(s):
                 a[i, m] = 0.5 * (v[i, m] + v[m, i])
-        _eigh_ql(a, lam[k], zt[k], x1, x2)
+        _eigh_ql_fixed(a, lam[k], zt[k], x1, x2, states)
         for i in range(s):
             lt[k * s + i] = lam[k, i] * tau
 
     @_inline
     def _rotate_chunk(start, m, grads, p, c, tau, p_new, c_new, scratch, lam, zt, lt, sin_lt,
-                      cos_lt):  # pragma: no cover - compiled
+                      cos_lt, states):  # pragma: no cover - compiled
         """The phases of a chunk's m diagonalised trajectories, then each one's rotation and kick;
         grads[k] is dV/dq of trajectory start + k."""
         a, x1, x2, b, e, rho, w = scratch
-        s = a.shape[0]
+        s = len(states)
         _phases(lt, m * s, sin_lt, cos_lt)
         for k in range(m):
             _propagate(start + k, p, c, grads[k], tau, p_new, c_new, lam[k], zt[k],
-                       sin_lt[k * s:(k + 1) * s], cos_lt[k * s:(k + 1) * s], b, e, rho, a, w)
+                       sin_lt[k * s:(k + 1) * s], cos_lt[k * s:(k + 1) * s], b, e, rho, a, w, s)
 
     @_jit
     def _chunk_arrays(chunk, s):  # pragma: no cover - compiled
@@ -679,8 +703,9 @@ if HAVE_NUMBA:  # pragma: no branch
     # then rotate and kick. A trajectory's arithmetic does not depend on its
     # chunk, so results stay independent of chunking and threads.
     @_parallel
-    def _kernel_general(p, c, v, dv, tau, p_new, c_new, n_blocks):  # pragma: no cover
-        n, s = c.shape
+    def _kernel_general(p, c, v, dv, tau, p_new, c_new, n_blocks, states):  # pragma: no cover
+        n = c.shape[0]
+        s = len(states)
         chunk = _chunk_length(s, 0)
         for blk in numba.prange(n_blocks):
             scratch = _general_scratch(s)
@@ -689,14 +714,15 @@ if HAVE_NUMBA:  # pragma: no branch
             for start in range(lo, hi, chunk):
                 m = min(chunk, hi - start)
                 for k in range(m):
-                    _diagonalise(v[start + k], k, tau, scratch, lam, zt, lt)
+                    _diagonalise(v[start + k], k, tau, scratch, lam, zt, lt, states)
                 _rotate_chunk(start, m, dv[start:start + m], p, c, tau, p_new, c_new, scratch,
-                              lam, zt, lt, sin_lt, cos_lt)
+                              lam, zt, lt, sin_lt, cos_lt, states)
 
     @_parallel
     def _kernel_general_taylor(p, c, q, qbar, v0, g, h, tau, p_new, c_new,
-                               n_blocks):  # pragma: no cover - compiled
-        n, s = c.shape
+                               n_blocks, states):  # pragma: no cover - compiled
+        n = c.shape[0]
+        s = len(states)
         n_dof = q.shape[1]
         chunk = _chunk_length(s, n_dof)
         for blk in numba.prange(n_blocks):
@@ -710,5 +736,6 @@ if HAVE_NUMBA:  # pragma: no branch
                 m = min(chunk, hi - start)
                 for k in range(m):
                     _taylor_point(start + k, q, qbar, v0, g, h, dq, vj, grads[k])
-                    _diagonalise(vj, k, tau, scratch, lam, zt, lt)
-                _rotate_chunk(start, m, grads, p, c, tau, p_new, c_new, scratch, lam, zt, lt, sin_lt, cos_lt)
+                    _diagonalise(vj, k, tau, scratch, lam, zt, lt, states)
+                _rotate_chunk(start, m, grads, p, c, tau, p_new, c_new, scratch, lam, zt, lt, sin_lt, cos_lt,
+                              states)
