@@ -121,8 +121,7 @@ class Kernels:
         Returns
         -------
         ndarray, shape (S, npts)
-            The product: ``psi`` itself (numba) or the other of two buffers
-            (numpy), so callers must use the return value.
+            The product, in ``psi`` itself.
         """
         if self.use_numba:
             from ._compiled import SYMMETRIC_BY_STATES, matrix_kernel, symmetric_kernel  # imports numba
@@ -135,10 +134,11 @@ class Kernels:
             return psi
         if prop.ndim == 2:
             raise ValueError("packed symmetric propagators need the numba kernels")
-        out = self._work
-        apply_matrix_numpy(prop, psi, out)
-        self._work = psi
-        return out
+        # einsum cannot write over its input: into our buffer, then back into psi
+        # (the caller's array may be an FFT buffer it must keep using)
+        apply_matrix_numpy(prop, psi, self._work)
+        np.copyto(psi, self._work)
+        return psi
 
     def apply_phase(self, psi: np.ndarray, phase: np.ndarray) -> None:
         """psi[s, p] *= phase[p] in place; psi (S, npts), phase (npts,) complex.
