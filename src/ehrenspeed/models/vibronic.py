@@ -116,7 +116,7 @@ class VibronicCoupling(Model):
         self._quadratic = np.moveaxis(quad, (2, 3), (0, 1))         # (D, D, S, S)
         self._hess = self._quadratic + np.swapaxes(self._quadratic, 0, 1)
         # the same polynomial as lists of its nonzero terms, for the compiled evaluation
-        self._compiled_terms = sparse_vibronic_terms(self._constant, self._linear, self._quadratic)
+        self._compiled_terms = sparse_vibronic_terms(self._constant, self._linear, self._quadratic, self._hess)
 
     def potential(self, q):
         q = np.asarray(q, dtype=float)
@@ -419,7 +419,8 @@ class PyrazineSchneiderDomcke(VibronicCoupling):
         return self.ground_state_wavepacket(state=1)
 
 
-def sparse_vibronic_terms(constant: np.ndarray, linear: np.ndarray, quadratic: np.ndarray) -> tuple:
+def sparse_vibronic_terms(constant: np.ndarray, linear: np.ndarray, quadratic: np.ndarray,
+                          hess: np.ndarray) -> tuple:
     """The nonzero terms of V(q) = E + sum_a L_a q_a + sum_ab Q_ab q_a q_b and of its gradient.
 
     Parameters
@@ -427,6 +428,8 @@ def sparse_vibronic_terms(constant: np.ndarray, linear: np.ndarray, quadratic: n
     constant : ndarray, shape (S, S)
     linear : ndarray, shape (D, S, S)
     quadratic : ndarray, shape (D, D, S, S)
+    hess : ndarray, shape (D, D, S, S)
+        Q_ab + Q_ba, the second derivatives (the model's own array).
 
     Returns
     -------
@@ -439,7 +442,7 @@ def sparse_vibronic_terms(constant: np.ndarray, linear: np.ndarray, quadratic: n
     """
     d, s = linear.shape[0], constant.shape[0]
     flat_linear = np.ascontiguousarray(linear.reshape(d, s * s))
-    hess = (quadratic + np.swapaxes(quadratic, 0, 1)).reshape(d, d, s * s)
+    hess = hess.reshape(d, d, s * s)
     folded = np.triu(np.moveaxis(hess, 2, 0), k=1) + np.moveaxis(quadratic.reshape(d, d, s * s), 2, 0) * np.eye(d)
 
     def nonzero(array: np.ndarray):
