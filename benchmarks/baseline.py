@@ -13,10 +13,12 @@ and the same number of steps of dt = 1 a.u.:
   arrays, real arithmetic, preallocated buffers, closed-form 2x2 rotation);
 * the naive NumPy code (``baseline_numpy.py``: batched ``eigh`` and
   ``einsum``, what one writes first), for reference;
-* then, for Pyrazine3 (N = ``--n-pyrazine``), ehrenspeed's ``advance``
-  (the general S > 2 kernel; no fused path) against the careful NumPy code
-  for that model (``baseline_numpy_pyrazine.py``: S0 uncoupled, closed-form
-  2 x 2 block).
+* then, for Pyrazine3 (each N of ``--n-pyrazine``), ehrenspeed's
+  ``advance``, fused (the vibronic fused step: V, dV/dq and the general
+  S-state substep per chunk of trajectories in the cache) and step by step
+  (the model's compiled V and dV/dq, then the general S > 2 kernel),
+  against the careful NumPy code for that model
+  (``baseline_numpy_pyrazine.py``: S0 uncoupled, closed-form 2 x 2 block).
 
 Prints trajectory-steps per second and the ratios, the largest difference
 of the final populations between ehrenspeed and the careful baseline after
@@ -74,7 +76,7 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=10_000)
     parser.add_argument("--steps", type=int, default=200)
     parser.add_argument("--repeat", type=int, default=5)
-    parser.add_argument("--n-pyrazine", type=int, default=1024)
+    parser.add_argument("--n-pyrazine", type=int, nargs="+", default=[1024, 4096])
     parser.add_argument("--steps-pyrazine", type=int, default=100)
     parser.add_argument("--quick", action="store_true")
     args = parser.parse_args()
@@ -146,7 +148,8 @@ def main() -> None:
                 ["path", "bytes / traj-step", "copy floor [ns / traj-step]", "measured [ns / traj-step]",
                  "measured / floor", "GB/s achieved"], rows))
 
-    pyrazine(backend, *((128, 10, 2) if args.quick else (args.n_pyrazine, args.steps_pyrazine, repeat)))
+    for n_pyrazine in [128] if args.quick else args.n_pyrazine:
+        pyrazine(backend, *((n_pyrazine, 10, 2) if args.quick else (n_pyrazine, args.steps_pyrazine, repeat)))
 
 
 def best_per_trajectory_step(cases, trajectory_steps, repeat: int) -> dict:
@@ -161,30 +164,40 @@ def best_per_trajectory_step(cases, trajectory_steps, repeat: int) -> dict:
 
 
 def pyrazine(backend: str, n: int, steps: int, repeat: int, dt: float = 4.0) -> None:
-    """ehrenspeed's Ehrenfest on Pyrazine3 (general S > 2 kernel, step by step) against
-    baseline_numpy_pyrazine.py, both on one interval of ``steps`` steps from the same state."""
+    """ehrenspeed's Ehrenfest on Pyrazine3 (fused vibronic step and step by step) against
+    baseline_numpy_pyrazine.py, all on one interval of ``steps`` steps from the same state."""
     model = es.models.Pyrazine3()
     run = es.TrajectoryRun(model, model.initial_wavepacket(), "ehrenfest", n_traj=n, dt=dt, t_final=steps * dt,
                            output_every=steps, seed=1, validate=False, backend=backend)
     start = run.state
     run.record = lambda: None   # no output in the timed region
 
-    def advance():
-        run.state = start
-        run.advance()
+    def advance(fused: bool):
+        def call():
+            os.environ[fused_module.ENVIRONMENT] = "1" if fused else "0"
+            run.state = start
+            run.advance()
+        return call
 
     careful = baseline_numpy_pyrazine.CarefulPyrazine3(model, start.q, start.p, start.c)
-    advance()                  # warm-up (compilation), then the sanity check on the same steps
+    cases = {"ehrenspeed (fused)": advance(True), "ehrenspeed (step by step)": advance(False),
+             "careful NumPy (Pyrazine3)": lambda: careful.propagate(dt, steps)}
+    cases["ehrenspeed (step by step)"]()   # warm-up (compilation), then the sanity checks on the same steps
+    stepwise = run.state
+    cases["ehrenspeed (fused)"]()
     careful.propagate(dt, steps)
     difference = np.max(np.abs(run.state.populations - np.abs(careful.coefficients()) ** 2))
-    cases = {"ehrenspeed": advance, "careful NumPy (Pyrazine3)": lambda: careful.propagate(dt, steps)}
+    path_difference = np.max(np.abs(run.state.c - stepwise.c))
     best = best_per_trajectory_step(cases, dict.fromkeys(cases, n * steps), repeat)
-    rows = [[name, n, 1e-6 / best[name], best["careful NumPy (Pyrazine3)"] / best[name]] for name in cases]
+    os.environ.pop(fused_module.ENVIRONMENT, None)
+    rows = [[name, n, 1e-6 / best[name], 1e9 * best[name], best["careful NumPy (Pyrazine3)"] / best[name]]
+            for name in cases]
     threads = threads_for(n, 3) if HAVE_NUMBA else 1
     print(table(f"Pyrazine3 (3 states, 3 modes), N = {n}, dt = {dt} a.u., {steps} steps per advance (best of "
-                f"{repeat}, interleaved; ehrenspeed backend {backend}, {threads} thread(s), no fused path)",
-                ["code", "N", "M traj-steps/s", "ratio vs careful NumPy"], rows,
-                f"max |population difference| ehrenspeed vs careful NumPy after {steps} steps: {difference:.1e}"))
+                f"{repeat}, interleaved; ehrenspeed backend {backend}, {threads} thread(s))",
+                ["code", "N", "M traj-steps/s", "ns / traj-step", "ratio vs careful NumPy"], rows,
+                f"max |population difference| ehrenspeed vs careful NumPy after {steps} steps: {difference:.1e}; "
+                f"max |c difference| fused vs step by step: {path_difference:.1e}"))
 
 
 if __name__ == "__main__":

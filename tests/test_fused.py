@@ -215,3 +215,91 @@ def test_stop_request_is_honoured_at_the_next_block(tmp_path, monkeypatch):
     for name in RECORDED:
         assert np.array_equal(resumed[name].values, whole[name].values), name
     assert _counts(resumed) == _counts(whole)
+
+
+# -- vibronic coupling models (fused_steps.MIN_VIBRONIC_STATES or more states) --------------
+
+def _every_kind_of_term():
+    """Four states, five modes: bilinear terms within and between states, constant couplings."""
+    rng = np.random.default_rng(11)
+    s, d = 4, 5
+    lam = rng.normal(scale=0.01, size=(s, s, d))
+    lam = 0.5 * (lam + lam.transpose(1, 0, 2))
+    gamma = rng.normal(scale=0.002, size=(s, d, d))
+    mu = rng.normal(scale=0.002, size=(s, s, d, d))
+    mu = 0.5 * (mu + mu.transpose(1, 0, 2, 3))
+    eta = np.zeros((s, s))
+    eta[1, 2] = eta[2, 1] = 0.003
+    return es.models.VibronicCoupling(omega=rng.uniform(0.005, 0.01, d), energies=[0.0, 0.02, 0.03, 0.05],
+                                      kappa=rng.normal(scale=0.01, size=(s, d)), lam=lam, gamma=gamma, mu=mu,
+                                      eta=eta)
+
+
+VIBRONIC = {"pyrazine3": (es.models.Pyrazine3, {}), "four_states": (_every_kind_of_term, {"state": 2})}
+VIBRONIC_RUN = {**RUN, "dt": 4.0, "t_final": 244.0}
+
+
+def _vibronic_run(name, monkeypatch, fused: bool, k_max: int | None = None):
+    monkeypatch.setenv("EHRENSPEED_FUSED", "1" if fused else "0")
+    if k_max is not None:
+        monkeypatch.setattr(fused_steps, "BLOCK_TRAJECTORY_STEPS", k_max * N)
+    make, initial = VIBRONIC[name]
+    model = make()
+    return es.run(model, model.initial_wavepacket(**initial), **VIBRONIC_RUN)
+
+
+@pytest.mark.parametrize("name", list(VIBRONIC))
+def test_fused_vibronic_run_equals_step_by_step_run(name, monkeypatch):
+    reference = _vibronic_run(name, monkeypatch, fused=False)
+    results = [_vibronic_run(name, monkeypatch, fused=True, k_max=k) for k in (1, 3, 64)]
+    populations = reference["population"].values
+    assert np.max(np.abs(populations[-1] - populations[0])) > 0.02   # something happened
+    for result in results:
+        for name_ in RECORDED:
+            np.testing.assert_allclose(result[name_].values, reference[name_].values, rtol=0, atol=1e-12,
+                                       err_msg=name_)
+        assert _counts(result) == _counts(reference)
+    for result in results[1:]:   # the block length changes no bit
+        for name_ in RECORDED:
+            assert np.array_equal(result[name_].values, results[0][name_].values), name_
+
+
+def test_fused_vibronic_state_equals_step_by_step_state(monkeypatch):
+    """Every trajectory's q, p and c after uneven and backward steps, against Strang.step."""
+    from ehrenspeed.propagators import fused
+    from ehrenspeed.propagators.splitting import Strang
+
+    model = _every_kind_of_term()
+    sim = TrajectoryRun(model, model.initial_wavepacket(state=2), **VIBRONIC_RUN)
+    name, arguments = fused_steps.fused_parameters(sim)
+    assert name == "vibronic_steps"
+    taus = [4.0, 4.0, 2.5, -4.0, -1.0, 30.0]
+    q, p, c = fused.vibronic_steps(*arguments, sim.state.q, sim.state.p, sim.state.c, taus)
+    state = sim.state
+    for tau in taus:
+        state = Strang().step(state, tau, sim.source, model, sim.inv_mass, None, "numba")
+    assert np.max(np.abs(state.q - sim.state.q)) > 0.3     # the steps moved the trajectories
+    np.testing.assert_allclose(q, state.q, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(p, state.p, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(c, state.c, rtol=0, atol=1e-13)
+
+
+def test_fused_vibronic_not_used_where_not_equivalent(monkeypatch):
+    class Edited(es.models.Pyrazine3):
+        def gradient(self, q):
+            return super().gradient(q)
+
+    assert Edited().vibronic_step_parameters() is None
+    assert es.models.Pyrazine3().vibronic_step_parameters() is not None
+    spied = es.models.Pyrazine3()   # a wrapper set on the instance must be called, so no fused path
+    original = spied.potential_and_gradient
+    monkeypatch.setattr(spied, "potential_and_gradient", lambda q: original(q))
+    assert spied.vibronic_step_parameters() is None
+    two_states = es.models.PyrazineSchneiderDomcke()   # the closed-form two-state kernel is faster
+    for model in (Edited(), two_states):
+        sim = TrajectoryRun(model, model.initial_wavepacket(), **VIBRONIC_RUN)
+        assert fused_steps.fused_parameters(sim) is None
+    model = es.models.Pyrazine3()
+    for kwargs in ({"method": "speed"}, {"integrator": "yoshida4"}, {"backend": "numpy"}):
+        sim = TrajectoryRun(model, model.initial_wavepacket(), **{**VIBRONIC_RUN, **kwargs})
+        assert fused_steps.fused_parameters(sim) is None, kwargs

@@ -1,8 +1,9 @@
 """When and how :meth:`ehrenspeed.driver.TrajectoryRun.advance` takes several steps in one call.
 
-The fused kernel (:mod:`ehrenspeed.propagators.fused`) runs K whole Strang
-steps of Ehrenfest dynamics on Tully's models with each trajectory's data
-in the L1 cache. The driver uses it only where it gives what the
+The fused kernels (:mod:`ehrenspeed.propagators.fused`) run K whole Strang
+steps of Ehrenfest dynamics with each trajectory's data in the cache: on
+Tully's models (two states, closed form) and on vibronic coupling models
+(any number of states, V and dV/dq from the model's nonzero terms). The driver uses it only where it gives what the
 step-by-step path gives (to round-off, tests/test_fused.py), and keeps
 everything around the steps as it is:
 
@@ -38,31 +39,48 @@ from .sampling import State
 #: core of the benchmark machine): a stop request waits at most that long.
 BLOCK_TRAJECTORY_STEPS = 4_000_000
 
+#: Fewest states for which the fused vibronic step pays: with two, the
+#: step-by-step path's closed-form two-state kernel is faster than the fused
+#: general eigen-solver (80 against 126 ns per trajectory-step for
+#: PyrazineSchneiderDomcke, N = 4096, one thread; with three, the fused step
+#: is 232 ns against 300-400 step by step, Pyrazine3).
+MIN_VIBRONIC_STATES = 3
+
 #: ``after_step`` attribute naming the hook's step granularity (checkpoint_every or None)
 HOOK_ATTRIBUTE = "every"
 
 
 def fused_parameters(run):
-    """(kind, parameters) of the fused step when it applies to this run, else None.
+    """(name, arguments) of the fused step when it applies to this run, else None.
 
-    Mean-field Ehrenfest (each trajectory's own V), Strang, a model with
-    ``two_state_step_parameters`` (Tully's three), no periodic coordinates,
-    the compiled backend, and the fused path not turned off
-    (``EHRENSPEED_FUSED=0``).
+    ``name`` is the function of :mod:`ehrenspeed.propagators.fused` that
+    takes the steps, called as ``name(*arguments, q, p, c, taus)``.
+    Mean-field Ehrenfest (each trajectory's own V), Strang, a model whose
+    potential the fused kernels compute themselves (Tully's three:
+    ``two_state_step_parameters``; vibronic coupling models:
+    ``vibronic_step_parameters``), no periodic coordinates, the compiled
+    backend, and the fused path not turned off (``EHRENSPEED_FUSED=0``).
     """
     if not (type(run.dynamics) is MeanField and type(run.source) is PerTrajectorySource
             and type(run.integrator) is Strang and run.integrator.weights == (1.0,)):
         return None
-    parameters = getattr(run.model, "two_state_step_parameters", None)
-    if parameters is None or getattr(run.model, "periods", None) is not None:
+    if getattr(run.model, "periods", None) is not None or not compiled(run.backend):
         return None
-    if not compiled(run.backend):
+    tully = getattr(run.model, "two_state_step_parameters", None)
+    vibronic = getattr(run.model, "vibronic_step_parameters", None)
+    if tully is not None:
+        parameters = tully()
+        found = None if parameters is None else ("tully_steps", (*parameters, float(run.inv_mass[0])))
+    elif vibronic is not None and run.model.n_states >= MIN_VIBRONIC_STATES:
+        terms = vibronic()
+        found = None if terms is None else ("vibronic_steps", (terms, run.inv_mass))
+    else:
+        return None
+    if found is None:
         return None
     from .propagators import fused
 
-    if not fused.enabled():
-        return None
-    return parameters()
+    return found if fused.enabled() else None
 
 
 def block_length(run, remaining: int, after_step) -> int:
@@ -87,9 +105,9 @@ def fused_block(run, parameters, taus) -> bool:
     step by step."""
     from .propagators import fused
 
-    kind, prm = parameters
+    name, arguments = parameters
     state = run.state
-    q, p, c = fused.tully_steps(kind, prm, float(run.inv_mass[0]), state.q, state.p, state.c, taus)
+    q, p, c = getattr(fused, name)(*arguments, state.q, state.p, state.c, taus)
     # the same test as TrajectoryRun._check_finite: every non-finite value reaches p
     bad = None if np.isfinite(p.sum()) else True
     if run.comm.first_flag(bad) is not None:

@@ -93,6 +93,49 @@ def tully_assemble(kind, prm, x, e, v, dv):  # pragma: no cover - compiled
 VIBRONIC_BLOCK = 64
 
 
+@_inline
+def vibronic_block(qt, m, constant, linear, lin_terms, lin_values, quad_terms, quad_values,
+                   hess_terms, hess_values, vt, gt):  # pragma: no cover - compiled
+    """V and dV/dq of one transposed block of m <= width trajectories.
+
+    qt (D, width) holds the positions, one row per mode; vt (S^2, width) and
+    gt (D S^2, width) receive V and dV/dq, one row per matrix entry, so each
+    term is one multiply-add over a contiguous row (SIMD). Every entry sums
+    its terms in the same order whatever the block. Shared by
+    :func:`vibronic_matrices` and the fused vibronic step
+    (propagators/fused.py); arguments as in :func:`vibronic_matrices`.
+    """
+    d = qt.shape[0]
+    ss = constant.size
+    for kl in range(ss):
+        for i in range(m):
+            vt[kl, i] = constant[kl]
+    for t in range(lin_values.size):
+        row = vt[lin_terms[t, 1]]
+        qa = qt[lin_terms[t, 0]]
+        coefficient = lin_values[t]
+        for i in range(m):
+            row[i] += qa[i] * coefficient
+    for t in range(quad_values.size):
+        row = vt[quad_terms[t, 2]]
+        qa = qt[quad_terms[t, 0]]
+        qb = qt[quad_terms[t, 1]]
+        coefficient = quad_values[t]
+        for i in range(m):
+            row[i] += qa[i] * qb[i] * coefficient
+    for a in range(d):
+        for kl in range(ss):
+            value = linear[a, kl]
+            for i in range(m):
+                gt[a * ss + kl, i] = value
+    for t in range(hess_values.size):
+        row = gt[hess_terms[t, 0] * ss + hess_terms[t, 2]]
+        qb = qt[hess_terms[t, 1]]
+        coefficient = hess_values[t]
+        for i in range(m):
+            row[i] += qb[i] * coefficient
+
+
 @numba.njit(parallel=True, cache=True, error_model="numpy")
 def vibronic_matrices(q, constant, linear, lin_terms, lin_values, quad_terms, quad_values,
                       hess_terms, hess_values, v, dv, n_chunks):  # pragma: no cover
@@ -103,11 +146,9 @@ def vibronic_matrices(q, constant, linear, lin_terms, lin_values, quad_terms, qu
     :func:`~.vibronic.sparse_vibronic_terms`): a vibronic coupling model is
     sparse (Pyrazine3: 17 nonzero terms in V of 117 dense ones), and a dense
     sum spent most of its time adding zeros. Blocks of
-    :data:`VIBRONIC_BLOCK` trajectories are held transposed, one row per
-    matrix entry, so that each term is one multiply-add over a contiguous
-    row (SIMD), and are stored back row by row. Every entry sums its terms
-    in the same order whatever the block, so results do not depend on N or
-    the threads.
+    :data:`VIBRONIC_BLOCK` trajectories are held transposed
+    (:func:`vibronic_block`) and stored back row by row, so results do not
+    depend on N or the threads.
 
     Parameters
     ----------
@@ -142,33 +183,8 @@ def vibronic_matrices(q, constant, linear, lin_terms, lin_values, quad_terms, qu
             for i in range(m):
                 for a in range(d):
                     qt[a, i] = q[lo + i, a]
-            for kl in range(ss):
-                for i in range(m):
-                    vt[kl, i] = constant[kl]
-            for t in range(lin_values.size):
-                row = vt[lin_terms[t, 1]]
-                qa = qt[lin_terms[t, 0]]
-                coefficient = lin_values[t]
-                for i in range(m):
-                    row[i] += qa[i] * coefficient
-            for t in range(quad_values.size):
-                row = vt[quad_terms[t, 2]]
-                qa = qt[quad_terms[t, 0]]
-                qb = qt[quad_terms[t, 1]]
-                coefficient = quad_values[t]
-                for i in range(m):
-                    row[i] += qa[i] * qb[i] * coefficient
-            for a in range(d):
-                for kl in range(ss):
-                    value = linear[a, kl]
-                    for i in range(m):
-                        gt[a * ss + kl, i] = value
-            for t in range(hess_values.size):
-                row = gt[hess_terms[t, 0] * ss + hess_terms[t, 2]]
-                qb = qt[hess_terms[t, 1]]
-                coefficient = hess_values[t]
-                for i in range(m):
-                    row[i] += qb[i] * coefficient
+            vibronic_block(qt, m, constant, linear, lin_terms, lin_values, quad_terms, quad_values,
+                           hess_terms, hess_values, vt, gt)
             for i in range(m):
                 for kl in range(ss):
                     vf[lo + i, kl] = vt[kl, i]

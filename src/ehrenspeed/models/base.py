@@ -163,6 +163,21 @@ class Model:
         return f"{type(self).__name__}({args})"
 
 
+def methods_unchanged(model: Model, base: type, names: tuple[str, ...]) -> bool:
+    """True when ``model`` runs ``base``'s own code for every method in ``names``.
+
+    A fused compiled step (propagators/fused.py) computes a model's potential
+    inline from its parameters; it may stand in for the model's methods only
+    when neither a subclass nor an attribute set on the instance (a wrapper,
+    a test's spy) replaced one of them.
+    """
+    for name in names:
+        method = getattr(model, name, None)
+        if getattr(method, "__func__", None) is not getattr(base, name):
+            return False
+    return True
+
+
 def as_positions(q: Any, n_dof: int) -> np.ndarray:
     """Return ``q`` as a float array of shape (N, D), accepting (D,) for one point."""
     q = np.asarray(q, dtype=float)

@@ -25,7 +25,7 @@ import numpy as np
 from ..backend import compiled
 from ..sampling import Wavepacket
 from ._twostate import two_state
-from .base import Model, as_positions, diagonal_mass
+from .base import Model, as_positions, diagonal_mass, methods_unchanged
 
 
 def _tully_wavepacket(k0: float, x0: float, sigma: float | None, state) -> Wavepacket:
@@ -83,12 +83,11 @@ class _Tully(Model):
         """(kind, parameters) for the fused compiled Strang step (propagators/fused.py).
 
         The fused step computes V and dV/dx inline from these, with the
-        formulas of the compiled potential; a subclass that changes
-        :meth:`potential` or :meth:`potential_and_gradient` gets None (the
-        step-by-step path, which calls its methods).
+        formulas of the compiled potential; a model whose :meth:`potential`
+        or :meth:`potential_and_gradient` was replaced (by a subclass or on
+        the instance) gets None (the step-by-step path, which calls its methods).
         """
-        cls = type(self)
-        if cls.potential is not _Tully.potential or cls.potential_and_gradient is not _Tully.potential_and_gradient:
+        if not methods_unchanged(self, _Tully, ("potential", "potential_and_gradient")):
             return None
         return self._kind, self._kernel_parameters()
 

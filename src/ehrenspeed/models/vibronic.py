@@ -22,7 +22,7 @@ from ..backend import compiled
 from ..errors import InputError
 from ..sampling import Wavepacket
 from ..units import EV
-from .base import Model
+from .base import Model, methods_unchanged
 
 _UNIT_FACTORS = {"hartree": 1.0, "ev": EV}
 
@@ -145,6 +145,19 @@ class VibronicCoupling(Model):
         dv = np.empty((q.shape[0], self.n_dof, self.n_states, self.n_states))
         vibronic_matrices(q, *self._compiled_terms, v, dv, 4 * threads)
         return v, dv
+
+    def vibronic_step_parameters(self) -> tuple | None:
+        """The polynomial's nonzero terms for the fused compiled Strang step (propagators/fused.py).
+
+        The fused step computes V and dV/dq inline from these, with the code
+        of the compiled :meth:`potential_and_gradient`; a model whose
+        :meth:`potential`, :meth:`gradient` or :meth:`potential_and_gradient`
+        was replaced (by a subclass or on the instance) gets None (the
+        step-by-step path, which calls its methods).
+        """
+        if not methods_unchanged(self, VibronicCoupling, ("potential", "gradient", "potential_and_gradient")):
+            return None
+        return self._compiled_terms
 
     def hessian(self, q):
         q = np.asarray(q, dtype=float)

@@ -44,12 +44,12 @@ import os
 import numpy as np
 
 from ..backend import HAVE_NUMBA
-from .kernels import BLOCK, _outputs
+from .kernels import BLOCK, _outputs, _states_token
 
 if HAVE_NUMBA:  # pragma: no branch
     import numba
 
-    from ..models._compiled import tully_arguments, tully_elements
+    from ..models._compiled import VIBRONIC_BLOCK, tully_arguments, tully_elements, vibronic_block
     from .kernels import (
         _C1I,
         _C1R,
@@ -63,8 +63,13 @@ if HAVE_NUMBA:  # pragma: no branch
         _V12,
         _V22,
         _block_bounds,
+        _chunk_arrays,
+        _chunk_length,
+        _diagonalise,
+        _general_scratch,
         _load_coefficients,
         _redo_large_phase,
+        _rotate_chunk,
         _two_state_block,
     )
     from .vexp import exp_rows
@@ -119,6 +124,51 @@ def tully_steps(kind: int, parameters: np.ndarray, inv_mass: float, q: np.ndarra
     if n_blocks:
         _kernel_tully(int(kind), np.ascontiguousarray(parameters, dtype=np.float64), taus, halves,
                       q, p, c, q_new, p_new, c_new, n_blocks)
+    return q_new, p_new, c_new
+
+
+
+def vibronic_steps(terms: tuple, inv_mass: np.ndarray, q: np.ndarray, p: np.ndarray, c: np.ndarray,
+                   taus) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Strang steps of lengths ``taus`` for every trajectory on a vibronic coupling model.
+
+    Each chunk of trajectories (a few dozen; their q, p, c, V, dV/dq and
+    eigensystems fit in the L2 cache) takes all the steps before the next
+    chunk is read: half drift, V and dV/dq from the model's nonzero terms
+    (:func:`ehrenspeed.models._compiled.vibronic_block`, the code of the
+    model's compiled ``potential_and_gradient``), the general S-state
+    substep of :mod:`.kernels` (its helpers, not a copy), half drift. The
+    arithmetic is that of the step-by-step path, operation for operation.
+
+    Parameters
+    ----------
+    terms : tuple
+        The model's ``vibronic_step_parameters()``: its polynomial as lists
+        of nonzero terms (:func:`ehrenspeed.models.vibronic.sparse_vibronic_terms`), hartree.
+    inv_mass : ndarray, shape (D,)
+        1 / mass of each coordinate (a.u.).
+    q, p : ndarray, shape (n, D)
+        Positions and momenta (a.u.).
+    c : ndarray, shape (n, S), complex
+        Diabatic coefficients.
+    taus : sequence of float
+        The step lengths, a.u., in order (one Strang step each).
+
+    Returns
+    -------
+    q_new, p_new : ndarray, shape (n, D)
+    c_new : ndarray, shape (n, S), complex
+        New arrays; the inputs are not changed.
+    """
+    p, c, p_new, c_new, n_blocks = _outputs(p, c)
+    q = np.ascontiguousarray(q, dtype=np.float64)
+    q_new = np.empty_like(q)
+    taus = np.asarray(taus, dtype=np.float64)
+    # the drift's factor exactly as splitting.drift forms it: (tau / 2) * (1 / m)
+    halves = np.ascontiguousarray((0.5 * taus)[:, None] * np.asarray(inv_mass, dtype=np.float64)[None, :])
+    if n_blocks:
+        _kernel_vibronic(*terms, taus, halves, q, p, c, q_new, p_new, c_new, n_blocks,
+                         _states_token(c.shape[1]))
     return q_new, p_new, c_new
 
 
@@ -191,3 +241,65 @@ if HAVE_NUMBA:  # pragma: no branch
                     p_new[j, 0] = rows[_P, k]
                     c_new[j, 0] = complex(rows[_C1R, k], rows[_C1I, k])
                     c_new[j, 1] = complex(rows[_C2R, k], rows[_C2I, k])
+
+    @_jit
+    def _vibronic_chunk_steps(constant, linear, lin_terms, lin_values, quad_terms, quad_values, hess_terms,
+                              hess_values, taus, halves, m, qc, pc, cc, qt, vt, gt, vc, grads, scratch, lam, zt,
+                              lt, sin_lt, cos_lt, states):  # pragma: no cover - compiled
+        """All the steps of one chunk: m trajectories' q, p (m, D) and c (m, S), in place."""
+        d = qc.shape[1]
+        s = len(states)
+        ss = s * s
+        gflat = grads.reshape(grads.shape[0], d * ss)
+        for step in range(taus.size):
+            tau = taus[step]
+            half = halves[step]
+            for k in range(m):
+                for a in range(d):
+                    qc[k, a] = qc[k, a] + pc[k, a] * half[a]
+                    qt[a, k] = qc[k, a]
+            vibronic_block(qt, m, constant, linear, lin_terms, lin_values, quad_terms, quad_values,
+                           hess_terms, hess_values, vt, gt)
+            for k in range(m):
+                for i in range(s):
+                    for l in range(s):
+                        vc[k, i, l] = vt[i * s + l, k]
+                for x in range(d * ss):
+                    gflat[k, x] = gt[x, k]
+                _diagonalise(vc[k], k, tau, scratch, lam, zt, lt, states)
+            # p and c are read before they are written, trajectory by trajectory: in place is safe
+            _rotate_chunk(0, m, grads, pc, cc, tau, pc, cc, scratch, lam, zt, lt, sin_lt, cos_lt, states)
+            for k in range(m):
+                for a in range(d):
+                    qc[k, a] = qc[k, a] + pc[k, a] * half[a]
+
+    @_parallel
+    def _kernel_vibronic(constant, linear, lin_terms, lin_values, quad_terms, quad_values, hess_terms,
+                         hess_values, taus, halves, q, p, c, q_new, p_new, c_new, n_blocks,
+                         states):  # pragma: no cover - compiled
+        n, d = q.shape
+        s = len(states)
+        chunk = min(_chunk_length(s, d), VIBRONIC_BLOCK)
+        for blk in numba.prange(n_blocks):
+            scratch = _general_scratch(s)
+            lam, zt, lt, sin_lt, cos_lt = _chunk_arrays(chunk, s)
+            qc = np.empty((chunk, d))
+            pc = np.empty((chunk, d))
+            cc = np.empty((chunk, s), dtype=np.complex128)
+            qt = np.empty((d, chunk))
+            vt = np.empty((s * s, chunk))
+            gt = np.empty((d * s * s, chunk))
+            vc = np.empty((chunk, s, s))
+            grads = np.empty((chunk, d, s, s))
+            lo, hi = _block_bounds(blk, n, n_blocks)
+            for start in range(lo, hi, chunk):
+                m = min(chunk, hi - start)
+                qc[:m] = q[start:start + m]
+                pc[:m] = p[start:start + m]
+                cc[:m] = c[start:start + m]
+                _vibronic_chunk_steps(constant, linear, lin_terms, lin_values, quad_terms, quad_values,
+                                      hess_terms, hess_values, taus, halves, m, qc, pc, cc, qt, vt, gt, vc,
+                                      grads, scratch, lam, zt, lt, sin_lt, cos_lt, states)
+                q_new[start:start + m] = qc[:m]
+                p_new[start:start + m] = pc[:m]
+                c_new[start:start + m] = cc[:m]
