@@ -250,6 +250,7 @@ if HAVE_NUMBA:  # pragma: no branch
         d = qc.shape[1]
         s = len(states)
         ss = s * s
+        vflat = vc.reshape(vc.shape[0], ss)
         gflat = grads.reshape(grads.shape[0], d * ss)
         for step in range(taus.size):
             tau = taus[step]
@@ -261,9 +262,8 @@ if HAVE_NUMBA:  # pragma: no branch
             vibronic_block(qt, m, constant, linear, lin_terms, lin_values, quad_terms, quad_values,
                            hess_terms, hess_values, vt, gt)
             for k in range(m):
-                for i in range(s):
-                    for l in range(s):
-                        vc[k, i, l] = vt[i * s + l, k]
+                for kl in range(ss):
+                    vflat[k, kl] = vt[kl, k]
                 for x in range(d * ss):
                     gflat[k, x] = gt[x, k]
                 _diagonalise(vc[k], k, tau, scratch, lam, zt, lt, states)
