@@ -4,12 +4,16 @@ For each model a :class:`ehrenspeed.TrajectoryRun` is built as a user runs
 it (Strang steps, compiled backend, ``output_every = 10``). In one process
 and interleaved, best of ``--repeat``:
 
-* ``10 steps``: ten propagation steps, exactly the loop of ``advance``,
-  with no output (the no-output throughput);
+* ``10 steps``: one output interval of ``advance`` (ten steps, in fused
+  blocks where the fused step applies, as a user's run takes them) with
+  its record switched off (the no-output throughput);
 * ``record``: one output record (``TrajectoryRun.record``: V at every
-  trajectory, per-trajectory observables, ensemble means, drift checks);
+  trajectory and the per-trajectory observables -- in one compiled pass
+  with V evaluated inline where the fused step applies --, ensemble means,
+  drift checks);
 * ``record (reference)``: the same with the reference per-trajectory
-  observables (batched ``eigh``), today's implementation before issue 18.
+  observables (the model's V array, then a batched ``eigh``), the
+  implementation before issue 18.
 
 The figure of merit is ``record / (10 steps)``: the fraction by which
 recording every 10 steps slows the run (goal <= 0.25).
@@ -20,6 +24,7 @@ recording every 10 steps slows the run (goal <= 0.25).
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
@@ -32,8 +37,9 @@ from _common import machine, table
 
 import ehrenspeed as es
 from ehrenspeed.dynamics import base as mean_field
-from ehrenspeed.backend import HAVE_NUMBA, use_backend
+from ehrenspeed.backend import HAVE_NUMBA
 from ehrenspeed.observables import per_trajectory_reference
+from ehrenspeed.propagators import fused
 
 #: (model name, N); quick sizes second
 CASES = [("tully_simple", 10_000), ("pyrazine3", 1024)]
@@ -59,28 +65,29 @@ def measure(name: str, n: int, repeat: int, backend: str) -> dict[str, float]:
     run = es.TrajectoryRun(model, model.initial_wavepacket(), "ehrenfest", n_traj=n, dt=1.0,
                            t_final=1e6, output_every=OUTPUT_EVERY, seed=1, validate=False, backend=backend)
 
+    record = run.record
+    run.record = lambda: None   # advance() below takes the interval's steps without its record
+
     def steps():
-        with use_backend(run.backend):
-            for _ in range(OUTPUT_EVERY):
-                run.state = run.integrator.step(run.state, run.dt, run.source, run.model, run.inv_mass,
-                                                run._chunk, run.backend)
-                run._check_finite()
+        run.advance()   # without its record, the run stays in the same output interval
 
     # the mean-field dynamics computes the recorded per-trajectory parts
     fast = mean_field.per_trajectory
 
     def record_reference():
         mean_field.per_trajectory = _reference_parts
+        os.environ[fused.ENVIRONMENT] = "0"     # no inline V: the model's V array, then the reference
         try:
-            run.record()
+            record()
         finally:
             mean_field.per_trajectory = fast
+            os.environ.pop(fused.ENVIRONMENT)
 
-    steps(), run.record(), record_reference()            # warm-up (compilation, caches)
+    steps(), record(), record_reference()                # warm-up (compilation, caches)
     best = {"10 steps": np.inf, "record": np.inf, "record (reference)": np.inf}
     for _ in range(repeat):                              # interleaved rounds
         best["10 steps"] = min(best["10 steps"], _timed(steps))
-        best["record"] = min(best["record"], _timed(run.record))
+        best["record"] = min(best["record"], _timed(record))
         best["record (reference)"] = min(best["record (reference)"], _timed(record_reference))
     return best
 

@@ -303,3 +303,27 @@ def test_fused_vibronic_not_used_where_not_equivalent(monkeypatch):
     for kwargs in ({"method": "speed"}, {"integrator": "yoshida4"}, {"backend": "numpy"}):
         sim = TrajectoryRun(model, model.initial_wavepacket(), **{**VIBRONIC_RUN, **kwargs})
         assert fused_steps.fused_parameters(sim) is None, kwargs
+
+
+@pytest.mark.parametrize("make", [es.models.TullySimple, es.models.TullyExtended, es.models.Pyrazine3,
+                                  _every_kind_of_term], ids=lambda f: getattr(f, "__name__", str(f)))
+def test_fused_record_parts_equal_the_reference_parts(make, monkeypatch):
+    """The record's per-trajectory observables with V evaluated inline, against the model's
+    compiled V followed by observables.per_trajectory: the same numbers, the same count."""
+    from ehrenspeed.backend import use_backend
+    from ehrenspeed.observables import per_trajectory
+
+    model = make()
+    initial = {"state": 2} if make is _every_kind_of_term else {"x0": -0.5} if "Tully" in make.__name__ else {}
+    sim = TrajectoryRun(model, model.initial_wavepacket(**initial), **{**RUN, "n_traj": 301})
+    sim.advance()   # trajectories spread over the coupling region
+    parameters = fused_steps.fused_parameters(sim)
+    before = sim.counted.counter.potential
+    parts = fused_steps.fused_observables(sim, parameters)
+    assert sim.counted.counter.potential - before == 301
+    with use_backend("numba"):
+        reference = per_trajectory(sim.state, model.potential(sim.state.q), sim.inv_mass)
+    assert set(parts) == set(reference)
+    for key, value in reference.items():
+        assert np.array_equal(parts[key], value), key
+    assert np.ptp(parts["adiabatic_population"], axis=0).max() > 0.01   # trajectories differ

@@ -25,7 +25,7 @@ from .checkpoint import compare_model_identity, config_hash, load_checkpoint, mo
 from .counting import CountingModel, EvaluationCounter, scalar_cost
 from .dynamics.base import make_dynamics, resolve_method, source_method
 from .errors import InputError, OutputError, RunInterrupted, SimulationError
-from .fused_steps import HOOK_ATTRIBUTE, block_length, fused_block, fused_parameters
+from .fused_steps import HOOK_ATTRIBUTE, block_length, fused_block, fused_observables, fused_parameters
 from .models.base import Model
 from .observables import ENSEMBLE_OBSERVABLES, ensemble_means
 from .parallel import as_comm, block
@@ -258,13 +258,17 @@ class TrajectoryRun:
         energies = parts["total_energy"]
         if self.energy0 is None:
             self.energy0 = energies
-        drift = np.abs(energies - self.energy0)
+        # in place: each temporary is N doubles, and a record is on the run's critical path
+        drift = np.subtract(energies, self.energy0)
+        np.abs(drift, out=drift)
         self.max_energy_drift = max(self.max_energy_drift, float(drift.max()))
-        scale = np.maximum(np.abs(self.energy0), np.finfo(float).tiny)
-        self.max_relative_energy_drift = max(self.max_relative_energy_drift, float((drift / scale).max()))
+        scale = np.abs(self.energy0)
+        np.maximum(scale, np.finfo(float).tiny, out=scale)
+        self.max_relative_energy_drift = max(self.max_relative_energy_drift,
+                                             float(np.divide(drift, scale, out=drift).max()))
         self._check_drift()
-        norms = parts["norm"]
-        self.max_norm_error = max(self.max_norm_error, float(np.abs(norms - 1).max()))
+        norm_error = np.subtract(parts["norm"], 1.0)
+        self.max_norm_error = max(self.max_norm_error, float(np.abs(norm_error, out=norm_error).max()))
         if self.save_trajectories:
             self.trajectory_records["q"].append(full.q.copy())
             self.trajectory_records["p"].append(full.p.copy())
@@ -277,7 +281,11 @@ class TrajectoryRun:
         return {**ENSEMBLE_OBSERVABLES, **self.dynamics.observables}
 
     def _local_parts(self, state: State, context) -> dict[str, np.ndarray]:
-        """Per-trajectory observables of this process's trajectories, in chunks."""
+        """Per-trajectory observables of this process's trajectories, in chunks (or, where the
+        fused step applies, in one compiled pass that evaluates V inline: fused_steps.py)."""
+        fused = fused_parameters(self)
+        if fused is not None and state is self.state:
+            return fused_observables(self, fused)
         n = state.n_traj
         chunk = self._chunk
         pieces = []

@@ -124,3 +124,22 @@ def fused_block(run, parameters, taus) -> bool:
     run.interval_step += k
     run.n_substeps += k * len(run.integrator.weights)
     return True
+
+
+def fused_observables(run, parameters) -> dict[str, np.ndarray]:
+    """The per-trajectory parts of a record, for a run that :func:`fused_parameters` accepts.
+
+    The model's V is evaluated inline, block by block, by the code of its
+    compiled potential (``tully_observables`` or ``vibronic_observables``
+    of :mod:`ehrenspeed.propagators.fused`), so the parts are those of the
+    reference path (the model's V, then ``per_trajectory``) bit for bit,
+    without an (n, S, S) array or a second pass over it. Counted as the
+    reference path is: one potential evaluation per trajectory.
+    """
+    from .propagators import fused
+
+    name, arguments = parameters
+    state = run.state
+    parts = getattr(fused, name.replace("_steps", "_observables"))(*arguments, state.q, state.p, state.c)
+    run.counted.count_points("potential", state.q.shape[0], 0)
+    return parts

@@ -22,7 +22,7 @@ import sys
 
 import numpy as np
 
-from ..backend import compiled
+from ..backend import compiled, use_threads_for
 from ..sampling import Wavepacket
 from ._twostate import two_state
 from .base import Model, as_positions, diagonal_mass, methods_unchanged
@@ -59,7 +59,7 @@ class _Tully(Model):
     def potential(self, q):
         x = as_positions(q, 1)[:, 0]
         if compiled():  # recording observables: the compiled pass is ~10x faster than _elements
-            return _compiled_matrices(self._kind, self._kernel_parameters(), x)[0]
+            return _compiled_matrices(self._kind, self._kernel_parameters(), x, gradient=False)[0]
         return two_state(*self._elements(x, 0)[0])
 
     def gradient(self, q):
@@ -75,8 +75,8 @@ class _Tully(Model):
         return two_state(*values), two_state(*slopes)[:, None]
 
     def _kernel_parameters(self) -> np.ndarray:
-        """The model's parameters in the order the compiled ``tully_exponents`` and
-        ``tully_assemble`` (models/_compiled.py) read them (``kind`` tells which model)."""
+        """The model's parameters in the order the compiled ``tully_arguments`` and
+        ``tully_elements`` (models/_compiled.py) read them (``kind`` tells which model)."""
         raise NotImplementedError
 
     def two_state_step_parameters(self) -> tuple[int, np.ndarray] | None:
@@ -321,24 +321,23 @@ class TullyExtended(_Tully):
 
 
 # -- compiled V and dV/dx (the propagation's hot path) -----------------------
-# The same formulas as the ``_elements`` methods above, fused into two passes
-# over the points with no other temporaries: numba computes the arguments of
-# the two exponentials each model needs, NumPy's SIMD ``exp`` evaluates them
-# (about 1 ns per value against 10 ns for libm's scalar exp inside a numba
-# loop), numba assembles V and dV/dx. The NumPy ``_elements`` stay the
-# reference (tests/test_fastpath.py checks the two agree to round-off). One
-# pair of kernels serves the three models (``kind``), so it is compiled once.
+# The same formulas as the ``_elements`` methods above in one threaded
+# compiled pass over blocks of points (models/_compiled.py): the arguments of
+# the two exponentials each model needs, the exponentials by a vectorised
+# polynomial (propagators/vexp.py; libm's and NumPy's exp cost ~8.6 ns per
+# value here), then V and dV/dx. The NumPy ``_elements`` stay the reference
+# (tests/test_fastpath.py checks the two agree to round-off). One kernel
+# serves the three models (``kind``), so it is compiled once.
 
-def _compiled_matrices(kind: int, parameters: np.ndarray, x: np.ndarray):
-    """V (N, 2, 2) and dV/dx (N, 1, 2, 2) of Tully model ``kind`` at x (N,)."""
+def _compiled_matrices(kind: int, parameters: np.ndarray, x: np.ndarray, gradient: bool = True):
+    """V (N, 2, 2) and dV/dx (N, 1, 2, 2; None without ``gradient``) of Tully model ``kind`` at x (N,)."""
     compiled_module = sys.modules.get(f"{__package__}._compiled")
     if compiled_module is None:  # imports numba on first use (a plain import per call costs ~10 us)
         from . import _compiled as compiled_module
     x = np.ascontiguousarray(x, dtype=np.float64)
-    exponentials = np.empty((2, x.size))
-    compiled_module.tully_exponents(kind, parameters, x, exponentials)
-    np.exp(exponentials, out=exponentials)
     v = np.empty((x.size, 2, 2))
-    dv = np.empty((x.size, 1, 2, 2))
-    compiled_module.tully_assemble(kind, parameters, x, exponentials, v, dv)
-    return v, dv
+    dv = np.empty((x.size if gradient else 0, 1, 2, 2))
+    n_blocks = min(x.size, 4 * use_threads_for(x.size, 2))
+    if n_blocks:
+        compiled_module.tully_matrices(kind, parameters, x, v, dv, n_blocks, gradient)
+    return v, (dv if gradient else None)

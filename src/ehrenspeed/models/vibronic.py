@@ -119,6 +119,8 @@ class VibronicCoupling(Model):
         self._compiled_terms = sparse_vibronic_terms(self._constant, self._linear, self._quadratic, self._hess)
 
     def potential(self, q):
+        if compiled():   # the compiled sums without the gradient (a record needs V alone)
+            return self._compiled(q, gradient=False)[0]
         q = np.asarray(q, dtype=float)
         return (self._constant
                 + np.einsum("na,akl->nkl", q, self._linear)
@@ -134,17 +136,22 @@ class VibronicCoupling(Model):
     def potential_and_gradient(self, q):
         if not compiled():
             return self.potential(q), self.gradient(q)
-        # one compiled pass per geometry, the same sums as potential() and
-        # gradient() (tests/test_fastpath.py: equal to round-off)
+        return self._compiled(q, gradient=True)
+
+    def _compiled(self, q, gradient: bool):
+        """V and (with ``gradient``) dV/dq in one compiled pass per geometry: the same
+        sums as the NumPy :meth:`potential` and :meth:`gradient` (tests/test_fastpath.py:
+        equal to round-off)."""
         from ..backend import use_threads_for
         from ._compiled import vibronic_matrices  # imports numba on first use
 
         threads = use_threads_for(len(q), self.n_states)
         q = np.ascontiguousarray(q, dtype=float)
-        v = np.empty((q.shape[0], self.n_states, self.n_states))
-        dv = np.empty((q.shape[0], self.n_dof, self.n_states, self.n_states))
-        vibronic_matrices(q, *self._compiled_terms, v, dv, 4 * threads)
-        return v, dv
+        s, d = self.n_states, self.n_dof
+        v = np.empty((q.shape[0], s, s))
+        dv = np.empty((q.shape[0] if gradient else 0, d, s, s))
+        vibronic_matrices(q, *self._compiled_terms, v, dv, 4 * threads, gradient)
+        return v, (dv if gradient else None)
 
     def vibronic_step_parameters(self) -> tuple | None:
         """The polynomial's nonzero terms for the fused compiled Strang step (propagators/fused.py).

@@ -1,36 +1,52 @@
-"""Several whole Strang steps of Ehrenfest dynamics on Tully's models in one compiled pass.
+"""Several whole Strang steps of Ehrenfest dynamics in one compiled pass, and the records' observables.
 
 The step-by-step path (:meth:`.splitting.Splitting.step`) moves every
 trajectory's data through memory several times per step: the half drift
-writes q, the model (``models/tully.py``) writes V (n, 2, 2) and dV/dx
-(n, 1, 2, 2), the substep kernel (:mod:`.kernels`) reads them back with p
-and c and writes new p and c, the second half drift writes q again --
+writes q, the model writes V (n, S, S) and dV/dq (n, D, S, S), the
+substep kernel (:mod:`.kernels`) reads them back with p and c and writes
+new p and c, the second half drift writes q again -- for Tully's models
 about 376 bytes per trajectory-step (benchmarks/baseline.py counts them),
 plus a Python call per stage. Here each trajectory's q, p and c stay in a
-block of :data:`.kernels.BLOCK` trajectories in the L1 cache for K steps,
+block (Tully: :data:`.kernels.BLOCK` trajectories, in the L1 cache) or a
+chunk (vibronic models: a few dozen, with their V, dV/dq and eigensystems,
+in the L2 cache) for K steps,
 
     q <- q + (tau/2) p / m                          half drift
-    V(q), dV/dx(q)                                  the model, inline
+    V(q), dV/dq(q)                                  the model, inline
     c <- exp(-i V tau) c,  p <- p - tau <F>         the exact potential substep
     q <- q + (tau/2) p / m                          half drift
 
-and are read and written once per K steps: 96/K bytes per trajectory-step.
+and are read and written once per K steps (Tully: 96/K bytes per
+trajectory-step).
 
-The arithmetic is that of the step-by-step path: the same drifts
-(bit for bit), the model's formulas (:func:`ehrenspeed.models._compiled.tully_elements`,
-shared with the model's compiled potential) and the substep's inlined
-helpers of :mod:`.kernels` (shared, not copied). The only difference is
-the exponential: a vectorisable polynomial (:mod:`.vexp`, about one unit in
-the last place) instead of NumPy's ``exp``, so the two paths agree to
-round-off (tests/test_fused.py). A trajectory's arithmetic does not depend
+* :func:`tully_steps`: Tully's three models, two states in closed form,
+  the model's formulas (:func:`ehrenspeed.models._compiled.tully_elements`)
+  with the vectorised exponential of :mod:`.vexp` (which the model's
+  compiled potential also uses);
+* :func:`vibronic_steps`: vibronic coupling models with three or more
+  states, V and dV/dq from the model's nonzero terms
+  (:func:`ehrenspeed.models._compiled.vibronic_block`, the compiled
+  potential's own code), the general S-state substep's helpers.
+
+The arithmetic is that of the step-by-step path: the same drifts (bit for
+bit), the model's compiled code and the substep's helpers (shared, not
+copied), so the two paths agree to round-off (tests/test_fused.py; the
+vibronic one is bit-identical). A trajectory's arithmetic does not depend
 on K, on its block or on the thread count, so results do not either.
 
-Used by :meth:`ehrenspeed.driver.TrajectoryRun.advance` where it is the
-same computation (:func:`ehrenspeed.fused_steps.fused_parameters`):
-mean-field Ehrenfest on a model with ``two_state_step_parameters``
-(Tully's three), Strang, numba, no periodic coordinates.
-``EHRENSPEED_FUSED=0`` in the environment turns it off (the
-tests compare the two paths that way).
+:func:`tully_observables` and :func:`vibronic_observables` give a
+record's per-trajectory observables for the same models with V evaluated
+inline, block by block (no (n, S, S) array), with the helpers of
+:mod:`ehrenspeed._compiled_observables`: the numbers of the reference
+path, bit for bit.
+
+Used by :meth:`ehrenspeed.driver.TrajectoryRun.advance` and ``record``
+where it is the same computation
+(:func:`ehrenspeed.fused_steps.fused_parameters`): mean-field Ehrenfest
+on a model with ``two_state_step_parameters`` (Tully's three) or
+``vibronic_step_parameters`` (three or more states), Strang, numba, no
+periodic coordinates. ``EHRENSPEED_FUSED=0`` in the environment turns it
+off (the tests compare the two paths that way).
 """
 
 # Note for editors: numba's on-disk cache of this module's kernel is keyed
@@ -72,6 +88,7 @@ if HAVE_NUMBA:  # pragma: no branch
         _rotate_chunk,
         _two_state_block,
     )
+    from .._compiled_observables import energies, general, general_scratch, two_state, two_state_parts
     from .vexp import exp_rows
 
 #: Environment variable: "0" turns the fused path off (the step-by-step reference runs).
@@ -170,6 +187,49 @@ def vibronic_steps(terms: tuple, inv_mass: np.ndarray, q: np.ndarray, p: np.ndar
         _kernel_vibronic(*terms, taus, halves, q, p, c, q_new, p_new, c_new, n_blocks,
                          _states_token(c.shape[1]))
     return q_new, p_new, c_new
+
+
+
+# -- the observables of a record, for the same models -----------------------
+
+def tully_observables(kind: int, parameters: np.ndarray, inv_mass: float, q: np.ndarray, p: np.ndarray,
+                      c: np.ndarray) -> dict[str, np.ndarray]:
+    """Per-trajectory observables of a Tully model run at (q, p, c), V evaluated inline.
+
+    What a record computes (:func:`ehrenspeed.observables.per_trajectory` on
+    the model's compiled V) in one threaded pass over blocks of
+    trajectories, with no (n, 2, 2) array: V from the compiled potential's
+    own code (:func:`ehrenspeed.models._compiled.tully_matrices`), the
+    observables from :mod:`ehrenspeed._compiled_observables`'s helpers, so
+    the numbers are those of the reference path bit for bit. Arguments as
+    in :func:`tully_steps`; returns the dict of ``per_trajectory``.
+    """
+    return _observables(_kernel_tully_observables, (int(kind), np.ascontiguousarray(parameters, dtype=np.float64)),
+                        np.array([inv_mass], dtype=np.float64), q, p, c, ())
+
+
+def vibronic_observables(terms: tuple, inv_mass: np.ndarray, q: np.ndarray, p: np.ndarray,
+                         c: np.ndarray) -> dict[str, np.ndarray]:
+    """Per-trajectory observables of a vibronic coupling model run at (q, p, c), V evaluated inline.
+
+    As :func:`tully_observables`, with V from the model's nonzero terms
+    (:func:`ehrenspeed.models._compiled.vibronic_block`, the compiled
+    ``potential``'s code); arguments as in :func:`vibronic_steps`.
+    """
+    return _observables(_kernel_vibronic_observables, terms, np.asarray(inv_mass, dtype=np.float64), q, p, c,
+                        (_states_token(c.shape[1]),))
+
+
+def _observables(kernel, model_arguments, inv_mass, q, p, c, extra) -> dict[str, np.ndarray]:
+    from ..observables import allocate_parts
+
+    p, c, _, _, n_blocks = _outputs(p, c)
+    q = np.ascontiguousarray(q, dtype=np.float64)
+    out = allocate_parts(c.shape[0], c.shape[1])
+    if n_blocks:
+        kernel(*model_arguments, q, p, c, inv_mass, out["adiabatic_population"], out["population"],
+               out["potential_energy"], out["total_energy"], out["norm"], n_blocks, *extra)
+    return out
 
 
 if HAVE_NUMBA:  # pragma: no branch
@@ -303,3 +363,73 @@ if HAVE_NUMBA:  # pragma: no branch
                 q_new[start:start + m] = qc[:m]
                 p_new[start:start + m] = pc[:m]
                 c_new[start:start + m] = cc[:m]
+
+    @_parallel
+    def _kernel_tully_observables(kind, prm, q, p, c, inv_mass, adiabatic, population, potential, total, norm,
+                                  n_blocks):  # pragma: no cover - compiled
+        n = c.shape[0]
+        half_inv_mass = 0.5 * inv_mass[0]
+        for blk in numba.prange(n_blocks):
+            # rows: exponent arguments (2), exponentials (2), then w1, w2, Re(conj(c1) c2)
+            rows = np.empty((7, BLOCK))
+            scratch = np.empty(BLOCK, dtype=np.int64)
+            lo, hi = _block_bounds(blk, n, n_blocks)
+            for start in range(lo, hi, BLOCK):
+                m = min(BLOCK, hi - start)
+                for k in range(m):
+                    rows[0, k], rows[1, k] = tully_arguments(kind, prm, q[start + k, 0])
+                exp_rows(rows[0], rows[2], scratch, m)
+                exp_rows(rows[1], rows[3], scratch, m)
+                for k in range(m):
+                    j = start + k
+                    c0r, c0i, c1r, c1i = c[j, 0].real, c[j, 0].imag, c[j, 1].real, c[j, 1].imag
+                    rows[4, k] = c0r * c0r + c0i * c0i
+                    rows[5, k] = c1r * c1r + c1i * c1i
+                    rows[6, k] = c0r * c1r + c0i * c1i
+                for k in range(m):
+                    j = start + k
+                    v11, v22, v12, _, _, _ = tully_elements(kind, prm, q[j, 0], rows[2, k], rows[3, k])
+                    w1 = rows[4, k]
+                    w2 = rows[5, k]
+                    lower, upper, e_el = two_state_parts(w1, w2, rows[6, k], v11, v22, v12)
+                    # the kinetic energy as observables_real sums it (one coordinate)
+                    kinetic = 0.0 + half_inv_mass * p[j, 0] * p[j, 0]
+                    population[j, 0] = w1
+                    population[j, 1] = w2
+                    adiabatic[j, 0] = lower
+                    adiabatic[j, 1] = upper
+                    potential[j] = e_el
+                    total[j] = kinetic + e_el
+                    norm[j] = w1 + w2
+
+    @_parallel
+    def _kernel_vibronic_observables(constant, linear, lin_terms, lin_values, quad_terms, quad_values, hess_terms,
+                                     hess_values, q, p, c, inv_mass, adiabatic, population, potential, total, norm,
+                                     n_blocks, states):  # pragma: no cover - compiled
+        n, d = q.shape
+        s = len(states)
+        width = VIBRONIC_BLOCK
+        for blk in numba.prange(n_blocks):
+            qt = np.empty((d, width))
+            vt = np.empty((s * s, width))
+            no_gradient = np.empty((0, width))
+            vj = np.empty((width, s, s))
+            vflat = vj.reshape(width, s * s)
+            scratch = general_scratch(states)
+            lo, hi = _block_bounds(blk, n, n_blocks)
+            for start in range(lo, hi, width):
+                m = min(width, hi - start)
+                for k in range(m):
+                    for a in range(d):
+                        qt[a, k] = q[start + k, a]
+                vibronic_block(qt, m, constant, linear, lin_terms, lin_values, quad_terms, quad_values,
+                               hess_terms, hess_values, vt, no_gradient, False)
+                for k in range(m):
+                    for kl in range(s * s):
+                        vflat[k, kl] = vt[kl, k]
+                for k in range(m):
+                    if s == 2:
+                        two_state(start + k, vj[k], c, p, inv_mass, adiabatic, population, potential, total, norm)
+                    else:
+                        energies(start + k, vj[k], c, p, inv_mass, population, potential, total, norm, states)
+                        general(start + k, vj[k], c, adiabatic, scratch, states)
