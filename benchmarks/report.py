@@ -65,9 +65,9 @@ def main() -> None:
     now = datetime.datetime.now(datetime.timezone.utc)
     lines = [f"Measured {now:%Y-%m-%d %H:%M} UTC by `PYTHONPATH=src python benchmarks/report.py"
              f"{' --quick' if args.quick else ''}`; CPU (from /proc/cpuinfo): {cpu_name()}, {os.cpu_count()} "
-             f"cores; load average at the start {os.getloadavg()[0]:.1f}. The machine was shared with other "
-             "jobs: absolute times are inflated and scatter, the ratios (formed within each script's run, "
-             "interleaved, best of repeats) are the figures to quote.", ""]
+             f"cores; load average at the start {os.getloadavg()[0]:.1f}. Absolute times scatter from run to "
+             "run on this virtual machine (and inflate when it is shared); the ratios (formed within each "
+             "script's run, interleaved, best of repeats) are the figures to quote.", ""]
     for title, full, quick in SCRIPTS:
         arguments = quick if args.quick else full
         print(f"running {' '.join(arguments)} ...", flush=True)

@@ -197,11 +197,11 @@ def test_stop_request_is_honoured_at_the_next_block(tmp_path, monkeypatch):
     original = fused_steps.fused_block
     calls = []
 
-    def signal_in_fourth_block(run, parameters, taus):
+    def signal_in_fourth_block(run, parameters, taus, *observe):
         calls.append(len(taus))
         if len(calls) == 4:
             os.kill(os.getpid(), signal.SIGTERM)   # the handler only sets a flag
-        return original(run, parameters, taus)
+        return original(run, parameters, taus, *observe)
 
     monkeypatch.setattr(es.driver, "fused_block", signal_in_fourth_block)
     path = tmp_path / "run.npz"
@@ -318,12 +318,27 @@ def test_fused_record_parts_equal_the_reference_parts(make, monkeypatch):
     sim = TrajectoryRun(model, model.initial_wavepacket(**initial), **{**RUN, "n_traj": 301})
     sim.advance()   # trajectories spread over the coupling region
     parameters = fused_steps.fused_parameters(sim)
+    start = sim.state
+    # the parts the last block of an interval computes in the kernel ...
+    assert fused_steps.fused_block(sim, parameters, [5.0, -2.0, 5.0], True)
+    observed = sim.observed_parts[1]
+    end = sim.state
     before = sim.counted.counter.potential
-    parts = fused_steps.fused_observables(sim, parameters)
-    assert sim.counted.counter.potential - before == 301
+    assert fused_steps.record_parts(sim, parameters) is observed and sim.observed_parts is None
+    # ... and those computed for the state afterwards (a record after a step-by-step step)
+    parts = fused_steps.record_parts(sim, parameters)
+    assert parts is not observed
+    assert sim.counted.counter.potential - before == 2 * 301
     with use_backend("numba"):
         reference = per_trajectory(sim.state, model.potential(sim.state.q), sim.inv_mass)
-    assert set(parts) == set(reference)
+    assert set(parts) == set(reference) == set(observed)
     for key, value in reference.items():
         assert np.array_equal(parts[key], value), key
+        assert np.array_equal(observed[key], value), key
     assert np.ptp(parts["adiabatic_population"], axis=0).max() > 0.01   # trajectories differ
+    # the observing block took the same steps as one that does not observe
+    sim.state = start
+    assert fused_steps.fused_block(sim, parameters, [5.0, -2.0, 5.0])
+    assert sim.observed_parts is None
+    for x in "qpc":
+        assert np.array_equal(getattr(sim.state, x), getattr(end, x)), x

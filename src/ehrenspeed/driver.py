@@ -25,7 +25,7 @@ from .checkpoint import compare_model_identity, config_hash, load_checkpoint, mo
 from .counting import CountingModel, EvaluationCounter, scalar_cost
 from .dynamics.base import make_dynamics, resolve_method, source_method
 from .errors import InputError, OutputError, RunInterrupted, SimulationError
-from .fused_steps import HOOK_ATTRIBUTE, block_length, fused_block, fused_observables, fused_parameters
+from .fused_steps import HOOK_ATTRIBUTE, block_length, fused_block, fused_parameters, record_parts
 from .models.base import Model
 from .observables import ENSEMBLE_OBSERVABLES, ensemble_means
 from .parallel import as_comm, block
@@ -206,6 +206,8 @@ class TrajectoryRun:
         self.trajectory_records: dict[str, list] = {"q": [], "p": [], "c": []}
         self.trajectory_records.update({name: [] for name in self.dynamics.trajectory_variables})
         self.energy0: np.ndarray | None = None
+        #: (state, per-trajectory parts) a fused block computed for the record that follows it (fused_steps.py)
+        self.observed_parts: tuple | None = None
         self.max_energy_drift = 0.0
         self.max_relative_energy_drift = 0.0
         self.max_norm_error = 0.0
@@ -285,7 +287,7 @@ class TrajectoryRun:
         fused step applies, in one compiled pass that evaluates V inline: fused_steps.py)."""
         fused = fused_parameters(self)
         if fused is not None and state is self.state:
-            return fused_observables(self, fused)
+            return record_parts(self, fused)
         n = state.n_traj
         chunk = self._chunk
         pieces = []
@@ -330,7 +332,9 @@ class TrajectoryRun:
                     # the same (fused_steps.py); else, or to retake a block that
                     # went non-finite, one step
                     k = 0 if fused is None else block_length(self, len(steps) - self.interval_step, after_step)
-                    if not (k and fused_block(self, fused, steps[self.interval_step:self.interval_step + k])):
+                    # a block that ends the interval also computes the record's observables
+                    ends = self.interval_step + k == len(steps)
+                    if not (k and fused_block(self, fused, steps[self.interval_step:self.interval_step + k], ends)):
                         k = 1
                         self._one_step(steps[self.interval_step])
                     if after_step is not None:

@@ -99,15 +99,23 @@ def block_length(run, remaining: int, after_step) -> int:
     return k
 
 
-def fused_block(run, parameters, taus) -> bool:
+def fused_block(run, parameters, taus, observe: bool = False) -> bool:
     """Take the steps ``taus`` in one fused call; False (nothing changed) when
     any rank found a non-finite momentum, so that the caller retakes them
-    step by step."""
+    step by step.
+
+    With ``observe`` (the block ends an output interval), the kernel also
+    leaves the record's per-trajectory observables at the final state in
+    ``run.observed_parts``, computed while each block is in the cache;
+    :func:`record_parts` takes them.
+    """
+    from .observables import allocate_parts
     from .propagators import fused
 
     name, arguments = parameters
     state = run.state
-    q, p, c = getattr(fused, name)(*arguments, state.q, state.p, state.c, taus)
+    parts = allocate_parts(*state.c.shape) if observe else None
+    q, p, c = getattr(fused, name)(*arguments, state.q, state.p, state.c, taus, parts)
     # the same test as TrajectoryRun._check_finite: every non-finite value reaches p
     bad = None if np.isfinite(p.sum()) else True
     if run.comm.first_flag(bad) is not None:
@@ -116,6 +124,7 @@ def fused_block(run, parameters, taus) -> bool:
     for tau in taus:  # the time as the steps accumulate it
         t = t + tau
     run.state = State(q, p, c, t)
+    run.observed_parts = None if parts is None else (run.state, parts)
     k = len(taus)
     n = q.shape[0]
     run.counted.count_points("potential", k * n, 0)
@@ -126,20 +135,26 @@ def fused_block(run, parameters, taus) -> bool:
     return True
 
 
-def fused_observables(run, parameters) -> dict[str, np.ndarray]:
+def record_parts(run, parameters) -> dict[str, np.ndarray]:
     """The per-trajectory parts of a record, for a run that :func:`fused_parameters` accepts.
 
-    The model's V is evaluated inline, block by block, by the code of its
-    compiled potential (``tully_observables`` or ``vibronic_observables``
-    of :mod:`ehrenspeed.propagators.fused`), so the parts are those of the
-    reference path (the model's V, then ``per_trajectory``) bit for bit,
-    without an (n, S, S) array or a second pass over it. Counted as the
-    reference path is: one potential evaluation per trajectory.
+    Those the last fused block left for this very state (``run.observed_parts``:
+    the same q, p and c arrays), else computed now (``tully_observables`` or
+    ``vibronic_observables`` of :mod:`ehrenspeed.propagators.fused`). Either
+    way the model's V is evaluated inline, block by block, by the code of its
+    compiled potential, so the parts are those of the reference path (the
+    model's V, then ``per_trajectory``) bit for bit, without an (n, S, S)
+    array. Counted as the reference path is: one potential evaluation per
+    trajectory.
     """
     from .propagators import fused
 
-    name, arguments = parameters
     state = run.state
-    parts = getattr(fused, name.replace("_steps", "_observables"))(*arguments, state.q, state.p, state.c)
+    observed, run.observed_parts = run.observed_parts, None
+    if observed is not None and all(getattr(observed[0], x) is getattr(state, x) for x in "qpc"):
+        parts = observed[1]
+    else:
+        name, arguments = parameters
+        parts = getattr(fused, name.replace("_steps", "_observables"))(*arguments, state.q, state.p, state.c)
     run.counted.count_points("potential", state.q.shape[0], 0)
     return parts

@@ -107,7 +107,7 @@ def enabled() -> bool:
 
 
 def tully_steps(kind: int, parameters: np.ndarray, inv_mass: float, q: np.ndarray, p: np.ndarray,
-                c: np.ndarray, taus) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                c: np.ndarray, taus, parts: dict | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Strang steps of lengths ``taus`` for every trajectory on Tully model ``kind``.
 
     Parameters
@@ -125,6 +125,12 @@ def tully_steps(kind: int, parameters: np.ndarray, inv_mass: float, q: np.ndarra
         Diabatic coefficients.
     taus : sequence of float
         The step lengths, a.u., in order (one Strang step each).
+    parts : dict, optional
+        Arrays of :func:`ehrenspeed.observables.allocate_parts` (n, 2):
+        filled with the per-trajectory observables at the final state (as
+        :func:`tully_observables` computes them), while each block is still
+        in the cache -- for the record that follows the last block of an
+        output interval.
 
     Returns
     -------
@@ -140,13 +146,14 @@ def tully_steps(kind: int, parameters: np.ndarray, inv_mass: float, q: np.ndarra
     halves = (0.5 * taus) * np.float64(inv_mass)
     if n_blocks:
         _kernel_tully(int(kind), np.ascontiguousarray(parameters, dtype=np.float64), taus, halves,
-                      q, p, c, q_new, p_new, c_new, n_blocks)
+                      q, p, c, q_new, p_new, c_new, n_blocks, *_part_arrays(parts, q.shape[0], 2),
+                      np.array([inv_mass], dtype=np.float64))
     return q_new, p_new, c_new
 
 
 
 def vibronic_steps(terms: tuple, inv_mass: np.ndarray, q: np.ndarray, p: np.ndarray, c: np.ndarray,
-                   taus) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                   taus, parts: dict | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Strang steps of lengths ``taus`` for every trajectory on a vibronic coupling model.
 
     Each chunk of trajectories (a few dozen; their q, p, c, V, dV/dq and
@@ -170,6 +177,9 @@ def vibronic_steps(terms: tuple, inv_mass: np.ndarray, q: np.ndarray, p: np.ndar
         Diabatic coefficients.
     taus : sequence of float
         The step lengths, a.u., in order (one Strang step each).
+    parts : dict, optional
+        As in :func:`tully_steps` (arrays for n trajectories and S states,
+        filled as :func:`vibronic_observables` computes them).
 
     Returns
     -------
@@ -181,12 +191,27 @@ def vibronic_steps(terms: tuple, inv_mass: np.ndarray, q: np.ndarray, p: np.ndar
     q = np.ascontiguousarray(q, dtype=np.float64)
     q_new = np.empty_like(q)
     taus = np.asarray(taus, dtype=np.float64)
+    inv_mass = np.ascontiguousarray(inv_mass, dtype=np.float64)
     # the drift's factor exactly as splitting.drift forms it: (tau / 2) * (1 / m)
-    halves = np.ascontiguousarray((0.5 * taus)[:, None] * np.asarray(inv_mass, dtype=np.float64)[None, :])
+    halves = np.ascontiguousarray((0.5 * taus)[:, None] * inv_mass[None, :])
     if n_blocks:
         _kernel_vibronic(*terms, taus, halves, q, p, c, q_new, p_new, c_new, n_blocks,
-                         _states_token(c.shape[1]))
+                         *_part_arrays(parts, q.shape[0], c.shape[1]), inv_mass, _states_token(c.shape[1]))
     return q_new, p_new, c_new
+
+
+def _part_arrays(parts: dict | None, n: int, s: int) -> tuple:
+    """(observe, the five per-trajectory arrays) for a kernel; empty arrays when not observing."""
+    if parts is None:
+        return (False, np.empty((0, s)), np.empty((0, s)), np.empty(0), np.empty(0), np.empty(0))
+    arrays = tuple(parts[key] for key in PART_ORDER)
+    if any(a.shape[0] != n or not a.flags.c_contiguous for a in arrays):
+        raise ValueError("parts must hold contiguous arrays for every trajectory (observables.allocate_parts)")
+    return (True, *arrays)
+
+
+#: The kernels' order of the per-trajectory arrays of :func:`ehrenspeed.observables.allocate_parts`.
+PART_ORDER = ("adiabatic_population", "population", "potential_energy", "total_energy", "norm")
 
 
 
@@ -221,14 +246,17 @@ def vibronic_observables(terms: tuple, inv_mass: np.ndarray, q: np.ndarray, p: n
 
 
 def _observables(kernel, model_arguments, inv_mass, q, p, c, extra) -> dict[str, np.ndarray]:
+    from ..backend import use_threads_for
     from ..observables import allocate_parts
+    from .kernels import _BLOCKS_PER_THREAD
 
-    p, c, _, _, n_blocks = _outputs(p, c)
     q = np.ascontiguousarray(q, dtype=np.float64)
+    p = np.ascontiguousarray(p, dtype=np.float64)
+    c = np.ascontiguousarray(c, dtype=np.complex128)
+    n_blocks = min(c.shape[0], _BLOCKS_PER_THREAD * use_threads_for(c.shape[0], c.shape[1]))
     out = allocate_parts(c.shape[0], c.shape[1])
     if n_blocks:
-        kernel(*model_arguments, q, p, c, inv_mass, out["adiabatic_population"], out["population"],
-               out["potential_energy"], out["total_energy"], out["norm"], n_blocks, *extra)
+        kernel(*model_arguments, q, p, c, inv_mass, *(out[key] for key in PART_ORDER), n_blocks, *extra)
     return out
 
 
@@ -280,11 +308,12 @@ if HAVE_NUMBA:  # pragma: no branch
                 x[k] = x[k] + mom[k] * half
 
     @_parallel
-    def _kernel_tully(kind, prm, taus, halves, q, p, c, q_new, p_new, c_new,
-                      n_blocks):  # pragma: no cover - compiled
+    def _kernel_tully(kind, prm, taus, halves, q, p, c, q_new, p_new, c_new, n_blocks, observe, adiabatic,
+                      population, potential, total, norm, inv_mass):  # pragma: no cover - compiled
         n = c.shape[0]
         for blk in numba.prange(n_blocks):
             rows = np.empty((_FUSED_ROWS, BLOCK))
+            work = np.empty((7, BLOCK))
             scratch = np.empty(BLOCK, dtype=np.int64)
             lo, hi = _block_bounds(blk, n, n_blocks)
             for start in range(lo, hi, BLOCK):
@@ -301,6 +330,11 @@ if HAVE_NUMBA:  # pragma: no branch
                     p_new[j, 0] = rows[_P, k]
                     c_new[j, 0] = complex(rows[_C1R, k], rows[_C1I, k])
                     c_new[j, 1] = complex(rows[_C2R, k], rows[_C2I, k])
+                if observe:
+                    end = start + m
+                    _tully_block_observables(kind, prm, m, rows, work, scratch, inv_mass, adiabatic[start:end],
+                                             population[start:end], potential[start:end], total[start:end],
+                                             norm[start:end])
 
     @_jit
     def _vibronic_chunk_steps(constant, linear, lin_terms, lin_values, quad_terms, quad_values, hess_terms,
@@ -335,8 +369,8 @@ if HAVE_NUMBA:  # pragma: no branch
 
     @_parallel
     def _kernel_vibronic(constant, linear, lin_terms, lin_values, quad_terms, quad_values, hess_terms,
-                         hess_values, taus, halves, q, p, c, q_new, p_new, c_new, n_blocks,
-                         states):  # pragma: no cover - compiled
+                         hess_values, taus, halves, q, p, c, q_new, p_new, c_new, n_blocks, observe, adiabatic,
+                         population, potential, total, norm, inv_mass, states):  # pragma: no cover - compiled
         n, d = q.shape
         s = len(states)
         chunk = min(_chunk_length(s, d), VIBRONIC_BLOCK)
@@ -351,56 +385,104 @@ if HAVE_NUMBA:  # pragma: no branch
             gt = np.empty((d * s * s, chunk))
             vc = np.empty((chunk, s, s))
             grads = np.empty((chunk, d, s, s))
+            levels = general_scratch(states)
             lo, hi = _block_bounds(blk, n, n_blocks)
             for start in range(lo, hi, chunk):
                 m = min(chunk, hi - start)
-                qc[:m] = q[start:start + m]
-                pc[:m] = p[start:start + m]
-                cc[:m] = c[start:start + m]
+                end = start + m
+                qc[:m] = q[start:end]
+                pc[:m] = p[start:end]
+                cc[:m] = c[start:end]
                 _vibronic_chunk_steps(constant, linear, lin_terms, lin_values, quad_terms, quad_values,
                                       hess_terms, hess_values, taus, halves, m, qc, pc, cc, qt, vt, gt, vc,
                                       grads, scratch, lam, zt, lt, sin_lt, cos_lt, states)
-                q_new[start:start + m] = qc[:m]
-                p_new[start:start + m] = pc[:m]
-                c_new[start:start + m] = cc[:m]
+                q_new[start:end] = qc[:m]
+                p_new[start:end] = pc[:m]
+                c_new[start:end] = cc[:m]
+                if observe:
+                    _vibronic_chunk_observables(constant, linear, lin_terms, lin_values, quad_terms, quad_values,
+                                                hess_terms, hess_values, m, qc, pc, cc, qt, vt, vc, levels,
+                                                inv_mass, adiabatic[start:end], population[start:end],
+                                                potential[start:end], total[start:end], norm[start:end], states)
+
+    @_jit
+    def _tully_block_observables(kind, prm, m, rows, work, scratch, inv_mass, adiabatic, population, potential,
+                                 total, norm):  # pragma: no cover - compiled
+        """The per-trajectory observables of a block's m trajectories, whose x, p and c are in
+        rows (_Q, _P, _C1R ...), into the outputs' first m rows; work is (7, BLOCK) scratch:
+        the exponents' arguments and values, then w1, w2 and Re(conj(c1) c2)."""
+        x = rows[_Q]
+        mom = rows[_P]
+        half_inv_mass = 0.5 * inv_mass[0]
+        for k in range(m):
+            work[0, k], work[1, k] = tully_arguments(kind, prm, x[k])
+        exp_rows(work[0], work[2], scratch, m)
+        exp_rows(work[1], work[3], scratch, m)
+        for k in range(m):
+            c0r, c0i, c1r, c1i = rows[_C1R, k], rows[_C1I, k], rows[_C2R, k], rows[_C2I, k]
+            work[4, k] = c0r * c0r + c0i * c0i
+            work[5, k] = c1r * c1r + c1i * c1i
+            work[6, k] = c0r * c1r + c0i * c1i
+        for k in range(m):
+            v11, v22, v12, _, _, _ = tully_elements(kind, prm, x[k], work[2, k], work[3, k])
+            w1 = work[4, k]
+            w2 = work[5, k]
+            lower, upper, e_el = two_state_parts(w1, w2, work[6, k], v11, v22, v12)
+            # the kinetic energy as observables_real sums it (one coordinate)
+            kinetic = 0.0 + half_inv_mass * mom[k] * mom[k]
+            population[k, 0] = w1
+            population[k, 1] = w2
+            adiabatic[k, 0] = lower
+            adiabatic[k, 1] = upper
+            potential[k] = e_el
+            total[k] = kinetic + e_el
+            norm[k] = w1 + w2
 
     @_parallel
     def _kernel_tully_observables(kind, prm, q, p, c, inv_mass, adiabatic, population, potential, total, norm,
                                   n_blocks):  # pragma: no cover - compiled
         n = c.shape[0]
-        half_inv_mass = 0.5 * inv_mass[0]
         for blk in numba.prange(n_blocks):
-            # rows: exponent arguments (2), exponentials (2), then w1, w2, Re(conj(c1) c2)
-            rows = np.empty((7, BLOCK))
+            rows = np.empty((_FUSED_ROWS, BLOCK))
+            work = np.empty((7, BLOCK))
             scratch = np.empty(BLOCK, dtype=np.int64)
             lo, hi = _block_bounds(blk, n, n_blocks)
             for start in range(lo, hi, BLOCK):
                 m = min(BLOCK, hi - start)
                 for k in range(m):
-                    rows[0, k], rows[1, k] = tully_arguments(kind, prm, q[start + k, 0])
-                exp_rows(rows[0], rows[2], scratch, m)
-                exp_rows(rows[1], rows[3], scratch, m)
-                for k in range(m):
                     j = start + k
-                    c0r, c0i, c1r, c1i = c[j, 0].real, c[j, 0].imag, c[j, 1].real, c[j, 1].imag
-                    rows[4, k] = c0r * c0r + c0i * c0i
-                    rows[5, k] = c1r * c1r + c1i * c1i
-                    rows[6, k] = c0r * c1r + c0i * c1i
-                for k in range(m):
-                    j = start + k
-                    v11, v22, v12, _, _, _ = tully_elements(kind, prm, q[j, 0], rows[2, k], rows[3, k])
-                    w1 = rows[4, k]
-                    w2 = rows[5, k]
-                    lower, upper, e_el = two_state_parts(w1, w2, rows[6, k], v11, v22, v12)
-                    # the kinetic energy as observables_real sums it (one coordinate)
-                    kinetic = 0.0 + half_inv_mass * p[j, 0] * p[j, 0]
-                    population[j, 0] = w1
-                    population[j, 1] = w2
-                    adiabatic[j, 0] = lower
-                    adiabatic[j, 1] = upper
-                    potential[j] = e_el
-                    total[j] = kinetic + e_el
-                    norm[j] = w1 + w2
+                    rows[_Q, k] = q[j, 0]
+                    rows[_P, k] = p[j, 0]
+                    _load_coefficients(rows, k, c, j)
+                end = start + m
+                _tully_block_observables(kind, prm, m, rows, work, scratch, inv_mass, adiabatic[start:end],
+                                         population[start:end], potential[start:end], total[start:end],
+                                         norm[start:end])
+
+    @_jit
+    def _vibronic_chunk_observables(constant, linear, lin_terms, lin_values, quad_terms, quad_values, hess_terms,
+                                    hess_values, m, q, p, c, qt, vt, vj, levels, inv_mass, adiabatic, population,
+                                    potential, total, norm, states):  # pragma: no cover - compiled
+        """The per-trajectory observables of m trajectories (the first m rows of q, p, c) into
+        the outputs' first m rows; qt (D, >= m), vt (S^2, >= m), vj (>= m, S, S) and levels
+        (``general_scratch``) are scratch."""
+        d = q.shape[1]
+        s = len(states)
+        for k in range(m):
+            for a in range(d):
+                qt[a, k] = q[k, a]
+        vibronic_block(qt, m, constant, linear, lin_terms, lin_values, quad_terms, quad_values,
+                       hess_terms, hess_values, vt, vt[:0], False)
+        vflat = vj.reshape(vj.shape[0], s * s)
+        for k in range(m):
+            for kl in range(s * s):
+                vflat[k, kl] = vt[kl, k]
+        for k in range(m):
+            if s == 2:
+                two_state(k, vj[k], c, p, inv_mass, adiabatic, population, potential, total, norm)
+            else:
+                energies(k, vj[k], c, p, inv_mass, population, potential, total, norm, states)
+                general(k, vj[k], c, adiabatic, levels, states)
 
     @_parallel
     def _kernel_vibronic_observables(constant, linear, lin_terms, lin_values, quad_terms, quad_values, hess_terms,
@@ -412,24 +494,13 @@ if HAVE_NUMBA:  # pragma: no branch
         for blk in numba.prange(n_blocks):
             qt = np.empty((d, width))
             vt = np.empty((s * s, width))
-            no_gradient = np.empty((0, width))
             vj = np.empty((width, s, s))
-            vflat = vj.reshape(width, s * s)
-            scratch = general_scratch(states)
+            levels = general_scratch(states)
             lo, hi = _block_bounds(blk, n, n_blocks)
             for start in range(lo, hi, width):
-                m = min(width, hi - start)
-                for k in range(m):
-                    for a in range(d):
-                        qt[a, k] = q[start + k, a]
-                vibronic_block(qt, m, constant, linear, lin_terms, lin_values, quad_terms, quad_values,
-                               hess_terms, hess_values, vt, no_gradient, False)
-                for k in range(m):
-                    for kl in range(s * s):
-                        vflat[k, kl] = vt[kl, k]
-                for k in range(m):
-                    if s == 2:
-                        two_state(start + k, vj[k], c, p, inv_mass, adiabatic, population, potential, total, norm)
-                    else:
-                        energies(start + k, vj[k], c, p, inv_mass, population, potential, total, norm, states)
-                        general(start + k, vj[k], c, adiabatic, scratch, states)
+                end = min(start + width, hi)
+                _vibronic_chunk_observables(constant, linear, lin_terms, lin_values, quad_terms, quad_values,
+                                            hess_terms, hess_values, end - start, q[start:end], p[start:end],
+                                            c[start:end], qt, vt, vj, levels, inv_mass, adiabatic[start:end],
+                                            population[start:end], potential[start:end], total[start:end],
+                                            norm[start:end], states)
