@@ -109,6 +109,14 @@ def two_state(j, vj, c, p, inv_mass, adiabatic, population, potential, total, no
     kinetic = 0.0
     for d in range(p.shape[1]):
         kinetic += 0.5 * inv_mass[d] * p[j, d] * p[j, d]
+    store_two_state(j, w1, w2, lower, upper, e_el, kinetic, adiabatic, population, potential, total, norm)
+
+
+@_inline
+def store_two_state(j, w1, w2, lower, upper, e_el, kinetic, adiabatic, population, potential, total,
+                    norm):  # pragma: no cover - compiled
+    """Row j of every output of a two-state trajectory, from its diabatic populations w1, w2,
+    adiabatic ones (lower, upper), c^H V c and kinetic energy."""
     population[j, 0] = w1
     population[j, 1] = w2
     adiabatic[j, 0] = lower

@@ -88,7 +88,8 @@ if HAVE_NUMBA:  # pragma: no branch
         _rotate_chunk,
         _two_state_block,
     )
-    from .._compiled_observables import energies, general, general_scratch, two_state, two_state_parts
+    from .._compiled_observables import (energies, general, general_scratch, store_two_state, two_state,
+                                         two_state_parts)
     from .vexp import exp_rows
 
 #: Environment variable: "0" turns the fused path off (the step-by-step reference runs).
@@ -263,6 +264,7 @@ def _observables(kernel, model_arguments, inv_mass, q, p, c, extra) -> dict[str,
 if HAVE_NUMBA:  # pragma: no branch
 
     _jit = numba.njit(cache=True, nogil=True, error_model="numpy")
+    _inline = numba.njit(cache=True, nogil=True, error_model="numpy", inline="always")
     _parallel = numba.njit(parallel=True, cache=True, error_model="numpy")
 
     @_jit
@@ -285,6 +287,15 @@ if HAVE_NUMBA:  # pragma: no branch
             rows[_B1I, k] = rows[_C1I, k]
             rows[_B2R, k] = rows[_C2R, k]
             rows[_B2I, k] = rows[_C2I, k]
+
+    @_inline
+    def _load_block(rows, start, m, q, p, c):  # pragma: no cover - compiled
+        """x, p and c of trajectories start .. start + m - 1 into a block's rows."""
+        for k in range(m):
+            j = start + k
+            rows[_Q, k] = q[j, 0]
+            rows[_P, k] = p[j, 0]
+            _load_coefficients(rows, k, c, j)
 
     @_jit
     def _block_steps(kind, prm, taus, halves, m, rows, scratch):  # pragma: no cover - compiled
@@ -318,11 +329,7 @@ if HAVE_NUMBA:  # pragma: no branch
             lo, hi = _block_bounds(blk, n, n_blocks)
             for start in range(lo, hi, BLOCK):
                 m = min(BLOCK, hi - start)
-                for k in range(m):
-                    j = start + k
-                    rows[_Q, k] = q[j, 0]
-                    rows[_P, k] = p[j, 0]
-                    _load_coefficients(rows, k, c, j)
+                _load_block(rows, start, m, q, p, c)
                 _block_steps(kind, prm, taus, halves, m, rows, scratch)
                 for k in range(m):
                     j = start + k
@@ -430,13 +437,7 @@ if HAVE_NUMBA:  # pragma: no branch
             lower, upper, e_el = two_state_parts(w1, w2, work[6, k], v11, v22, v12)
             # the kinetic energy as observables_real sums it (one coordinate)
             kinetic = 0.0 + half_inv_mass * mom[k] * mom[k]
-            population[k, 0] = w1
-            population[k, 1] = w2
-            adiabatic[k, 0] = lower
-            adiabatic[k, 1] = upper
-            potential[k] = e_el
-            total[k] = kinetic + e_el
-            norm[k] = w1 + w2
+            store_two_state(k, w1, w2, lower, upper, e_el, kinetic, adiabatic, population, potential, total, norm)
 
     @_parallel
     def _kernel_tully_observables(kind, prm, q, p, c, inv_mass, adiabatic, population, potential, total, norm,
@@ -449,11 +450,7 @@ if HAVE_NUMBA:  # pragma: no branch
             lo, hi = _block_bounds(blk, n, n_blocks)
             for start in range(lo, hi, BLOCK):
                 m = min(BLOCK, hi - start)
-                for k in range(m):
-                    j = start + k
-                    rows[_Q, k] = q[j, 0]
-                    rows[_P, k] = p[j, 0]
-                    _load_coefficients(rows, k, c, j)
+                _load_block(rows, start, m, q, p, c)
                 end = start + m
                 _tully_block_observables(kind, prm, m, rows, work, scratch, inv_mass, adiabatic[start:end],
                                          population[start:end], potential[start:end], total[start:end],
