@@ -3,7 +3,8 @@
 The fused kernels (:mod:`ehrenspeed.propagators.fused`) run K whole Strang
 steps of Ehrenfest dynamics with each trajectory's data in the cache: on
 Tully's models (two states, closed form) and on vibronic coupling models
-(any number of states, V and dV/dq from the model's nonzero terms). The driver uses it only where it gives what the
+with :data:`MIN_VIBRONIC_STATES` or more states (V and dV/dq from the
+model's nonzero terms). The driver uses them only where they give what the
 step-by-step path gives (to round-off, tests/test_fused.py), and keeps
 everything around the steps as it is:
 
@@ -18,7 +19,11 @@ everything around the steps as it is:
   each block; a block holds at most :data:`BLOCK_TRAJECTORY_STEPS`
   trajectory-steps (about 0.1 s of work), so a stop request is still
   honoured promptly. A hook that does not say it accepts blocks (the
-  driver's own carries ``every``) gets the step-by-step path.
+  driver's own carries ``every``) gets the step-by-step path;
+* records: the block that ends an output interval also computes the
+  record's per-trajectory observables at its final state, and the record
+  takes them (:func:`record_parts`, bit-identical to computing them from
+  the model's V afterwards, and counted the same).
 
 The block length depends only on the run's settings and its step counter,
 never on timing, so MPI ranks take the same blocks, and results do not
